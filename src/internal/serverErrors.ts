@@ -1,0 +1,85 @@
+/**
+ * Turns a server's `SerializedLMSExtendedError` into our tagged errors by its display-data code
+ * and title (lmstudio-protocol.md §3), keeping title, cause and suggestion.
+ *
+ * @internal
+ */
+import {
+  IdentifierInUseError,
+  type LMStudioError,
+  ModelNotFoundError,
+  ServerError
+} from "../LMStudioError.js"
+import type { SerializedError } from "./protocol/serializedError.js"
+
+const strings = (u: unknown): ReadonlyArray<string> | undefined =>
+  Array.isArray(u) ? u.filter((x): x is string => typeof x === "string") : undefined
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V }
+
+const describeQuery = (query: unknown): string | undefined => {
+  if (typeof query !== "object" || query === null) return undefined
+  const parts = Object.entries(query).map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+  return parts.length === 0 ? "any loaded model" : parts.join(", ")
+}
+
+/** What the caller knew when the error arrived, for messages a person can act on. */
+export interface ErrorContext {
+  readonly endpoint: string
+  readonly requestedIdentifier?: string | undefined
+}
+
+export const fromServerError = (error: SerializedError, context: ErrorContext): LMStudioError => {
+  const display = error.displayData
+  const code = display?.code
+  const common = {
+    ...optional("cause", error.cause),
+    ...optional("displayData", display)
+  }
+  switch (code) {
+    case "generic.noModelMatchingQuery":
+      return new ModelNotFoundError({
+        title: "No loaded model matches the request",
+        ...optional("query", describeQuery(display?.query)),
+        ...optional("available", strings(display?.loadedModelsSample)),
+        suggestion: error.suggestion ??
+          "List what is loaded with listLoaded(), or load the model first with model(key) or loadNewInstance(key).",
+        ...common
+      })
+    case "generic.identifierNotFound":
+      return new ModelNotFoundError({
+        title: "No loaded model has that identifier",
+        ...optional("query", typeof display?.identifier === "string" ? `identifier "${display.identifier}"` : undefined),
+        ...optional("available", strings(display?.loadedModelsSample)),
+        suggestion: error.suggestion ?? "List what is loaded with listLoaded().",
+        ...common
+      })
+    case "generic.pathNotFound":
+      return new ModelNotFoundError({
+        title: "That model is not downloaded",
+        ...optional("query", typeof display?.path === "string" ? `model "${display.path}"` : undefined),
+        ...optional("available", strings(display?.availablePathsSample)),
+        suggestion: error.suggestion ??
+          "Check the model key against client.system.listDownloadedModels(), or download it in LM Studio " +
+            "(or with `lms get <model>`).",
+        ...common
+      })
+    case "generic.specificModelUnloaded":
+      return new ModelNotFoundError({
+        title: "This model instance has already been unloaded",
+        suggestion: error.suggestion ?? "Get a fresh handle with model(key) or loadNewInstance(key).",
+        ...common
+      })
+  }
+  if (/already exists/i.test(error.title) && context.requestedIdentifier !== undefined) {
+    return new IdentifierInUseError({ identifier: context.requestedIdentifier, title: error.title })
+  }
+  return new ServerError({
+    endpoint: context.endpoint,
+    title: error.title,
+    ...optional("suggestion", error.suggestion),
+    ...optional("errorData", error.errorData),
+    ...common
+  })
+}
