@@ -1,0 +1,75 @@
+/**
+ * lmstudio-effect: an Effect-native SDK for LM Studio's local model server.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The client service tag, with its constructors `make`, `layer` and `layerConfig` as statics.
+ *
+ * @since 0.1.0
+ */
+export { LMStudioClient } from "./LMStudioClient.js"
+
+/**
+ * The client module: options, namespace types, config helpers.
+ *
+ * @since 0.1.0
+ */
+export * as Client from "./LMStudioClient.js"
+
+/**
+ * Convenience accessors: `Lms.llm()`, `Lms.embeddingModel()`, `Lms.listLoadedModels()`, …
+ *
+ * @since 0.1.0
+ */
+export * as Lms from "./Lms.js"
+
+/**
+ * LLM handles and the `client.llm` namespace type.
+ *
+ * @since 0.1.0
+ */
+export * as Llm from "./Llm.js"
+
+/**
+ * Embedding model handles and the `client.embedding` namespace type.
+ *
+ * @since 0.1.0
+ */
+export * as Embedding from "./Embedding.js"
+
+/**
+ * Load configs (`LlmLoadConfig`, `EmbeddingLoadConfig`) as Schemas.
+ *
+ * @since 0.1.0
+ */
+export * as LoadConfig from "./LoadConfig.js"
+
+/**
+ * Load events emitted by the `...Stream` variants.
+ *
+ * @since 0.1.0
+ */
+export * as LoadEvent from "./LoadEvent.js"
+
+/**
+ * Model and instance info Schemas.
+ *
+ * @since 0.1.0
+ */
+export * as ModelInfo from "./ModelInfo.js"
+
+/**
+ * The shared namespace and handle interfaces.
+ *
+ * @since 0.1.0
+ */
+export * as ModelNamespace from "./ModelNamespace.js"
+
+/**
+ * Tagged errors.
+ *
+ * @since 0.1.0
+ */
+export * as LMStudioError from "./LMStudioError.js"

@@ -1,0 +1,557 @@
+/**
+ * The model-management logic behind `client.llm` and `client.embedding`, parameterised by domain
+ * (lmstudio-protocol.md §4, §7, §8).
+ *
+ * Loads are streams of channel packets. Whatever stops a load before the caller received its
+ * handle (interruption, an inactivity timeout, a failing progress callback) sends `cancel`, waits
+ * for the channel to end, and unloads the instance if the server finished loading it anyway, so
+ * that nothing stays loaded because of a call that did not return a handle.
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Mailbox from "effect/Mailbox"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { InvalidArgumentError, type LMStudioError, LoadTimeoutError, ModelNotFoundError, ProtocolError } from "../LMStudioError.js"
+import type * as LoadEvent from "../LoadEvent.js"
+import { ModelInstanceInfo, type ModelQuery } from "../ModelInfo.js"
+import type * as Api from "../ModelNamespace.js"
+import type { Channel, Port } from "./port.js"
+import { apiOverrideStack, KVConfig, type KVConfigField } from "./protocol/kvConfig.js"
+import * as Validate from "./validate.js"
+
+/** What every instance info has, whatever its domain. */
+export interface InstanceInfoBase {
+  readonly identifier: string
+  readonly modelKey: string
+  readonly instanceReference: string
+  readonly contextLength: number
+}
+
+/** Everything that differs between the LLM and embedding domains. */
+export interface Domain<Info, InstanceInfo extends InstanceInfoBase, Config, Handle> {
+  readonly name: "llm" | "embedding"
+  /** How a person calls a model of this domain: "LLM", "embedding model". */
+  readonly noun: string
+  readonly info: Schema.Schema<Info, any>
+  readonly instanceInfo: Schema.Schema<InstanceInfo, any>
+  readonly isInfo: (u: unknown) => boolean
+  readonly validateConfig: (config: unknown) => Effect.Effect<Config, InvalidArgumentError>
+  readonly configToFields: (config: Config) => ReadonlyArray<KVConfigField>
+  readonly configFromKV: (kv: KVConfig) => Config
+  readonly contextLengthKey: string
+  readonly makeHandle: (base: Api.ModelHandle<InstanceInfo, Config>) => Handle
+}
+
+/** Client-wide defaults that each call may override. */
+export interface Defaults {
+  readonly ttl: Duration.DurationInput | undefined
+  readonly loadInactivityTimeout: Duration.Duration
+  /** How long to wait for the server to end a cancelled load before giving up on cleanup. */
+  readonly cancelGrace: Duration.Duration
+}
+
+interface LoadRequest {
+  readonly endpoint: "loadModel" | "getOrLoad"
+  readonly modelKey: string
+  readonly requestedIdentifier: string | undefined
+  readonly creationParameter: Record<string, unknown>
+  readonly inactivity: Duration.Duration
+}
+
+type Event<Handle, Info> = LoadEvent.LoadEvent<Handle, Info>
+
+/** Load-channel packets of both endpoints (§4.2, §4.3). */
+const packetSchema = <Info, InstanceInfo>(
+  info: Schema.Schema<Info, any>,
+  instanceInfo: Schema.Schema<InstanceInfo, any>
+) =>
+  Schema.Union(
+    Schema.Struct({ type: Schema.Literal("resolved"), info, ambiguous: Schema.optional(Schema.Array(Schema.String)) }),
+    Schema.Struct({ type: Schema.Literal("startLoading"), identifier: Schema.String, info }),
+    Schema.Struct({ type: Schema.Literal("progress", "loadProgress"), progress: Schema.Number }),
+    Schema.Struct({ type: Schema.Literal("unloadingOtherJITModel"), info: ModelInstanceInfo }),
+    Schema.Struct({ type: Schema.Literal("success", "loadSuccess", "alreadyLoaded"), info: instanceInfo })
+  )
+
+const isLoadedPacket = (u: unknown): u is { type: "success" | "loadSuccess"; info: { identifier: string } } => {
+  if (typeof u !== "object" || u === null) return false
+  const packet = u as { type?: unknown; info?: { identifier?: unknown } }
+  return (packet.type === "success" || packet.type === "loadSuccess") && typeof packet.info?.identifier === "string"
+}
+
+const CANCEL = { type: "cancel" } as const
+
+/** A load in flight that several `model(key)` callers share. */
+interface SharedLoad<Handle> {
+  readonly result: Deferred.Deferred<LoadEvent.Loaded<Handle>, LMStudioError>
+  readonly listeners: Set<(progress: number) => void>
+  waiters: number
+  fiber: Fiber.RuntimeFiber<void> | undefined
+}
+
+export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle>(
+  domain: Domain<Info, InstanceInfo, Config, Handle>,
+  port: Port,
+  listDownloadedModels: Effect.Effect<ReadonlyArray<unknown>, LMStudioError>,
+  defaults: Defaults,
+  clientScope: Scope.Scope
+): Api.ModelNamespace<Handle, Info, InstanceInfo, Config> => {
+  const spanName = (method: string) => `LMStudio.${domain.name}.${method}`
+  const decodePacket = Schema.decodeUnknownEither(packetSchema(domain.info, domain.instanceInfo))
+  const decodeInstance = Schema.decodeUnknown(domain.instanceInfo)
+  const decodeInstances = Schema.decodeUnknown(Schema.Array(domain.instanceInfo))
+  const decodeInfos = Schema.decodeUnknown(Schema.Array(domain.info))
+  const decodeKV = Schema.decodeUnknown(KVConfig)
+
+  const protocolError = (endpoint: string) => (error: ParseResult.ParseError) =>
+    new ProtocolError({ endpoint, detail: ParseResult.TreeFormatter.formatErrorSync(error) })
+
+  // ------------------------------------------------------------------------------------------
+  // Handles
+  // ------------------------------------------------------------------------------------------
+
+  const unloadIdentifier = (identifier: string) => Effect.asVoid(port.call("unloadModel", { identifier }))
+
+  const handleFor = (info: InstanceInfo): Handle => {
+    const specifier = { type: "instanceReference", instanceReference: info.instanceReference }
+    const attributes = { "lmstudio.identifier": info.identifier, "lmstudio.model_key": info.modelKey }
+    const getInfo: Effect.Effect<InstanceInfo, LMStudioError> = port.call("getModelInfo", {
+      specifier,
+      throwIfNotFound: false
+    }).pipe(
+      Effect.flatMap((result): Effect.Effect<InstanceInfo, LMStudioError> =>
+        result === undefined
+          ? Effect.fail(
+            new ModelNotFoundError({
+              title: `The ${domain.noun} "${info.identifier}" has already been unloaded`,
+              suggestion: `Get a fresh handle with client.${domain.name}.model(key) or loadNewInstance(key).`
+            })
+          )
+          : Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))
+      )
+    )
+    const loadConfig = port.call("getLoadConfig", { specifier }).pipe(
+      Effect.flatMap((result) => Effect.mapError(decodeKV(result), protocolError("getLoadConfig")))
+    )
+    return domain.makeHandle({
+      identifier: info.identifier,
+      modelKey: info.modelKey,
+      info,
+      unload: unloadIdentifier(info.identifier).pipe(Effect.withSpan(spanName("handle.unload"), { attributes })),
+      getInfo: getInfo.pipe(Effect.withSpan(spanName("handle.getInfo"), { attributes })),
+      getLoadConfig: loadConfig.pipe(
+        Effect.map(domain.configFromKV),
+        Effect.withSpan(spanName("handle.getLoadConfig"), { attributes })
+      ),
+      getContextLength: loadConfig.pipe(
+        Effect.flatMap((kv) => {
+          const value = kv.fields.find((field) => field.key === domain.contextLengthKey)?.value
+          return typeof value === "number" ? Effect.succeed(value) : Effect.map(getInfo, (i) => i.contextLength)
+        }),
+        Effect.withSpan(spanName("handle.getContextLength"), { attributes })
+      )
+    })
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Validation (before any I/O)
+  // ------------------------------------------------------------------------------------------
+
+  const prepare = (
+    endpoint: "loadModel" | "getOrLoad",
+    key: unknown,
+    options: Api.LoadOptions<Config> | Api.ModelOptions<Config> | undefined
+  ): Effect.Effect<LoadRequest, InvalidArgumentError> =>
+    Effect.gen(function*() {
+      const modelKey = yield* Validate.keyString("modelKey", key)
+      const rawIdentifier = (options as { identifier?: unknown } | undefined)?.identifier
+      if (endpoint === "getOrLoad" && rawIdentifier !== undefined) {
+        return yield* new InvalidArgumentError({
+          field: "identifier",
+          reason: "is not allowed with model(key), which gets or loads by key; use loadNewInstance(key, " +
+            "{ identifier }) to load an instance under a chosen identifier"
+        })
+      }
+      const identifier = rawIdentifier === undefined ? undefined : yield* Validate.keyString("identifier", rawIdentifier)
+      const ttlMs = yield* Validate.ttlMillis("ttl", options?.ttl ?? defaults.ttl)
+      const config = options?.config === undefined ? undefined : yield* domain.validateConfig(options.config)
+      const inactivity = options?.loadInactivityTimeout === undefined
+        ? defaults.loadInactivityTimeout
+        : yield* Validate.timeout("loadInactivityTimeout", options.loadInactivityTimeout)
+      const loadConfigStack = apiOverrideStack(config === undefined ? [] : domain.configToFields(config))
+      const creationParameter: Record<string, unknown> = endpoint === "loadModel"
+        ? {
+          modelKey,
+          ...(identifier === undefined ? {} : { identifier }),
+          ...(ttlMs === undefined ? {} : { ttlMs }),
+          loadConfigStack
+        }
+        : { identifier: modelKey, ...(ttlMs === undefined ? {} : { loadTtlMs: ttlMs }), loadConfigStack }
+      return { endpoint, modelKey, requestedIdentifier: identifier, creationParameter, inactivity }
+    })
+
+  // ------------------------------------------------------------------------------------------
+  // The load stream
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * After a load stopped early: cancel it, let the channel end, and unload whatever it loaded
+   * anyway (the server may have finished just before the cancel arrived).
+   */
+  const cancelAndCleanUp = (channel: Channel, loadedIdentifier: string | undefined) =>
+    Effect.gen(function*() {
+      if (loadedIdentifier !== undefined) return yield* Effect.ignore(unloadIdentifier(loadedIdentifier))
+      yield* Effect.ignore(channel.send(CANCEL))
+      let lateIdentifier: string | undefined
+      yield* Mailbox.toStream(channel.packets).pipe(
+        Stream.runForEach((packet) =>
+          Effect.sync(() => {
+            if (isLoadedPacket(packet)) lateIdentifier = packet.info.identifier
+          })
+        ),
+        Effect.timeout(defaults.cancelGrace),
+        Effect.ignore
+      )
+      if (lateIdentifier !== undefined) yield* Effect.ignore(unloadIdentifier(lateIdentifier))
+    }).pipe(Effect.withSpan(spanName("cancelLoad")))
+
+  /**
+   * Opens the load channel and turns its packets into load events, ending with `Loaded`. If the
+   * stream stops before `Loaded` reached the consumer, the load is cancelled and cleaned up.
+   */
+  const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
+    Stream.unwrapScoped(Effect.gen(function*() {
+      const channel = yield* port.openChannel(request.endpoint, request.creationParameter, {
+        context: {
+          endpoint: request.endpoint,
+          ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
+        }
+      })
+      let channelEnded = false
+      let loaded: { identifier: string; byThisCall: boolean } | undefined
+      let delivered = false
+      let lastProgress = -1
+
+      yield* Effect.addFinalizer(() => {
+        if (delivered || (channelEnded && loaded === undefined)) return Effect.void
+        if (loaded !== undefined) return loaded.byThisCall ? cancelAndCleanUp(channel, loaded.identifier) : Effect.void
+        return cancelAndCleanUp(channel, undefined)
+      })
+
+      const toEvents = (raw: unknown): Effect.Effect<ReadonlyArray<Event<Handle, Info>>, ProtocolError> => {
+        const decoded = decodePacket(raw)
+        if (Either.isLeft(decoded)) return Effect.fail(protocolError(request.endpoint)(decoded.left))
+        const packet = decoded.right
+        switch (packet.type) {
+          case "resolved":
+            return Effect.succeed([{ _tag: "Resolved", info: packet.info, identifier: undefined, ambiguous: packet.ambiguous ?? [] }])
+          case "startLoading":
+            return Effect.succeed([{ _tag: "Resolved", info: packet.info, identifier: packet.identifier, ambiguous: [] }])
+          case "progress":
+          case "loadProgress": {
+            const progress = Math.min(1, Math.max(0, packet.progress))
+            if (!(progress > lastProgress)) return Effect.succeed([]) // repeats and regressions are dropped
+            lastProgress = progress
+            return Effect.succeed([{ _tag: "Progress", progress }])
+          }
+          case "unloadingOtherJITModel":
+            return Effect.succeed([{ _tag: "UnloadingOtherJitModel", info: packet.info }])
+          case "success":
+          case "loadSuccess":
+          case "alreadyLoaded": {
+            const byThisCall = packet.type !== "alreadyLoaded"
+            loaded = { identifier: packet.info.identifier, byThisCall }
+            const events: Array<Event<Handle, Info>> = []
+            if (byThisCall && lastProgress < 1) {
+              lastProgress = 1
+              events.push({ _tag: "Progress", progress: 1 })
+            }
+            events.push({ _tag: "Loaded", handle: handleFor(packet.info), loadedByThisCall: byThisCall })
+            return Effect.succeed(events)
+          }
+        }
+      }
+
+      const endedWithoutModel = Stream.suspend(() =>
+        loaded === undefined
+          ? Stream.fail(new ProtocolError({ endpoint: request.endpoint, detail: "the load channel closed before the model was loaded" }))
+          : Stream.empty
+      )
+
+      const packets = Mailbox.toStream(channel.packets).pipe(
+        Stream.ensuring(Effect.sync(() => {
+          channelEnded = true
+        }))
+      )
+      const guarded = Duration.isFinite(request.inactivity)
+        ? Stream.timeoutFail(
+          packets,
+          () => new LoadTimeoutError({ modelKey: request.modelKey, inactivityMillis: Duration.toMillis(request.inactivity) }),
+          request.inactivity
+        )
+        : packets
+      return guarded.pipe(
+        Stream.mapEffect(toEvents),
+        Stream.flattenIterables,
+        Stream.takeUntil((event) => event._tag === "Loaded"),
+        Stream.concat(endedWithoutModel),
+        Stream.tap((event) =>
+          event._tag === "Loaded"
+            ? Effect.sync(() => {
+              delivered = true
+            })
+            : Effect.void
+        )
+      )
+    }))
+
+  /** Runs a load stream for its handle, feeding progress to the callback. */
+  const runLoad = (
+    events: Stream.Stream<Event<Handle, Info>, LMStudioError>,
+    onProgress: ((progress: number) => Effect.Effect<void>) | undefined,
+    onLoaded?: (event: LoadEvent.Loaded<Handle>) => void
+  ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> => {
+    let result: LoadEvent.Loaded<Handle> | undefined
+    return events.pipe(
+      Stream.runForEach((event) => {
+        if (event._tag === "Progress") return onProgress === undefined ? Effect.void : onProgress(event.progress)
+        if (event._tag === "Loaded") {
+          result = event
+          onLoaded?.(event)
+        }
+        return Effect.void
+      }),
+      Effect.flatMap(() =>
+        result === undefined
+          ? Effect.fail(new ProtocolError({ detail: "the load ended without a model" }))
+          : Effect.succeed(result)
+      )
+    )
+  }
+
+  const withLoadSpan = (method: string, key: unknown) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.withSpan(
+      Effect.tap(effect, (value) =>
+        value !== null && typeof value === "object" && "identifier" in value && typeof value.identifier === "string"
+          ? Effect.annotateCurrentSpan("lmstudio.identifier", value.identifier)
+          : Effect.void),
+      spanName(method),
+      { attributes: { "lmstudio.model_key": typeof key === "string" ? key : String(key) }, kind: "client" }
+    )
+
+  // ------------------------------------------------------------------------------------------
+  // Get-or-load with single flight
+  // ------------------------------------------------------------------------------------------
+
+  const inFlight = new Map<string, SharedLoad<Handle>>()
+
+  /** Starts (or joins) the shared get-or-load of `request.modelKey`. */
+  const sharedGetOrLoad = (
+    request: LoadRequest,
+    onProgress: ((progress: number) => Effect.Effect<void>) | undefined
+  ): Effect.Effect<{ loaded: LoadEvent.Loaded<Handle>; initiator: boolean }, LMStudioError> =>
+    Effect.gen(function*() {
+      let shared = inFlight.get(request.modelKey)
+      const initiator = shared === undefined
+      if (shared === undefined) {
+        const created: SharedLoad<Handle> = {
+          result: Deferred.unsafeMake(FiberId.none),
+          listeners: new Set(),
+          waiters: 0,
+          fiber: undefined
+        }
+        shared = created
+        inFlight.set(request.modelKey, created)
+        const notify = (progress: number) =>
+          Effect.sync(() => {
+            for (const listener of created.listeners) listener(progress)
+          })
+        created.fiber = yield* runLoad(loadEvents(request), notify).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) =>
+            Effect.sync(() => {
+              if (inFlight.get(request.modelKey) === created) inFlight.delete(request.modelKey)
+              Deferred.unsafeDone(created.result, exit)
+            })
+          ),
+          Effect.interruptible,
+          Effect.forkIn(clientScope)
+        )
+      }
+      const entry = shared
+      return Effect.acquireUseRelease(
+        Effect.sync(() => {
+          entry.waiters++
+        }),
+        () => awaitShared(entry, onProgress),
+        (_, exit) =>
+          Effect.suspend(() => {
+            entry.waiters--
+            if (Exit.isInterrupted(exit) && entry.waiters === 0 && entry.fiber !== undefined) {
+              if (inFlight.get(request.modelKey) === entry) inFlight.delete(request.modelKey)
+              return Fiber.interrupt(entry.fiber)
+            }
+            return Effect.void
+          })
+      ).pipe(Effect.map((loaded) => ({ loaded, initiator })))
+    }).pipe(Effect.flatten)
+
+  /** Waits for a shared load, forwarding its progress to this caller's callback. */
+  const awaitShared = (
+    entry: SharedLoad<Handle>,
+    onProgress: ((progress: number) => Effect.Effect<void>) | undefined
+  ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> => {
+    if (onProgress === undefined) return Deferred.await(entry.result)
+    return Effect.gen(function*() {
+      const progress = yield* Mailbox.make<number>()
+      const listener = (p: number) => progress.unsafeOffer(p)
+      entry.listeners.add(listener)
+      let last = -1
+      const forward = Mailbox.toStream(progress).pipe(
+        Stream.runForEach((p) => {
+          last = p
+          return onProgress(p)
+        })
+      )
+      const forwarding = yield* Effect.fork(forward)
+      const exit = yield* Effect.exit(Deferred.await(entry.result)).pipe(
+        Effect.ensuring(Effect.sync(() => entry.listeners.delete(listener)))
+      )
+      yield* progress.end
+      yield* Fiber.join(forwarding)
+      if (Exit.isSuccess(exit) && exit.value.loadedByThisCall && last < 1) yield* onProgress(1)
+      return yield* exit
+    })
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The namespace
+  // ------------------------------------------------------------------------------------------
+
+  const anyModel = port.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true }).pipe(
+    Effect.mapError((error) =>
+      error._tag === "ModelNotFoundError"
+        ? new ModelNotFoundError({
+          title: `No ${domain.noun} is loaded`,
+          suggestion: `Load one with client.${domain.name}.model("<model key>") (or loadNewInstance), or load it ` +
+            "in LM Studio; list what is downloaded with client.system.listDownloadedModels().",
+          ...(error.cause === undefined ? {} : { cause: error.cause })
+        })
+        : error
+    ),
+    Effect.flatMap((result) => Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))),
+    Effect.map(handleFor),
+    Effect.withSpan(spanName("model"), { kind: "client" })
+  )
+
+  const model = ((key?: string, options?: Api.ModelOptions<Config>) => {
+    if (key === undefined && options === undefined) return anyModel
+    return prepare("getOrLoad", key, options).pipe(
+      Effect.flatMap((request) => sharedGetOrLoad(request, options?.onProgress)),
+      Effect.map(({ loaded }) => loaded.handle),
+      withLoadSpan("model", key)
+    )
+  }) as Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["model"]
+
+  const modelScoped: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelScoped"] = (key, options) =>
+    Effect.uninterruptibleMask((restore) =>
+      prepare("getOrLoad", key, options).pipe(
+        Effect.flatMap((request) => restore(sharedGetOrLoad(request, options?.onProgress))),
+        Effect.tap(({ initiator, loaded }) =>
+          initiator && loaded.loadedByThisCall
+            ? Effect.addFinalizer(() =>
+              Effect.ignore(unloadIdentifier((loaded.handle as { identifier: string }).identifier))
+            )
+            : Effect.void
+        ),
+        Effect.map(({ loaded }) => loaded.handle)
+      )
+    ).pipe(withLoadSpan("modelScoped", key))
+
+  const modelStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelStream"] = (key, options) =>
+    Stream.unwrap(Effect.map(prepare("getOrLoad", key, options), loadEvents))
+
+  const loadNewInstance: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstance"] = (key, options) =>
+    prepare("loadModel", key, options).pipe(
+      Effect.flatMap((request) => runLoad(loadEvents(request), options?.onProgress)),
+      Effect.map((loaded) => loaded.handle),
+      withLoadSpan("loadNewInstance", key)
+    )
+
+  const loadNewInstanceScoped: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstanceScoped"] = (
+    key,
+    options
+  ) =>
+    Effect.gen(function*() {
+      const request = yield* prepare("loadModel", key, options)
+      // Finalizer first: whatever happens after this point, a delivered instance is unloaded.
+      let identifier: string | undefined
+      yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : Effect.ignore(unloadIdentifier(identifier)))
+      const loaded = yield* runLoad(loadEvents(request), options?.onProgress, (event) => {
+        identifier = (event.handle as { identifier: string }).identifier
+      })
+      return loaded.handle
+    }).pipe(withLoadSpan("loadNewInstanceScoped", key))
+
+  const loadNewInstanceStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstanceStream"] = (
+    key,
+    options
+  ) => Stream.unwrap(Effect.map(prepare("loadModel", key, options), loadEvents))
+
+  const unload = (identifier: string) =>
+    Validate.keyString("identifier", identifier).pipe(
+      Effect.flatMap(unloadIdentifier),
+      Effect.withSpan(spanName("unload"), { attributes: { "lmstudio.identifier": String(identifier) }, kind: "client" })
+    )
+
+  const listLoaded = () =>
+    port.call("listLoaded").pipe(
+      Effect.flatMap((result) => Effect.mapError(decodeInstances(result), protocolError("listLoaded"))),
+      Effect.map((infos) => infos.map(handleFor)),
+      Effect.withSpan(spanName("listLoaded"), { kind: "client" })
+    )
+
+  const toQuery = (query: string | ModelQuery | undefined): Effect.Effect<ModelQuery, InvalidArgumentError> =>
+    query === undefined
+      ? Effect.succeed({})
+      : typeof query === "string"
+      ? Effect.map(Validate.keyString("query", query), (identifier) => ({ identifier }))
+      : Effect.succeed(query)
+
+  const getModelInfo = (query?: string | ModelQuery) =>
+    toQuery(query).pipe(
+      Effect.flatMap((q) => port.call("getModelInfo", { specifier: { type: "query", query: q }, throwIfNotFound: true })),
+      Effect.flatMap((result) => Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))),
+      Effect.withSpan(spanName("getModelInfo"), { kind: "client" })
+    )
+
+  const listDownloaded = () =>
+    listDownloadedModels.pipe(
+      Effect.map((models) => models.filter(domain.isInfo)),
+      Effect.flatMap((models) => Effect.mapError(decodeInfos(models), protocolError("listDownloadedModels"))),
+      Effect.withSpan(spanName("listDownloaded"), { kind: "client" })
+    )
+
+  return {
+    model,
+    modelScoped,
+    modelStream,
+    loadNewInstance,
+    loadNewInstanceScoped,
+    loadNewInstanceStream,
+    unload,
+    listLoaded,
+    getModelInfo,
+    listDownloaded
+  }
+}
