@@ -194,7 +194,8 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
   const defaults: ModelNamespace.Defaults = {
     ttl: options.defaultTtl,
     loadInactivityTimeout,
-    cancelGrace: Duration.seconds(10)
+    cancelGrace: Duration.seconds(30),
+    cancelWait: Duration.seconds(1)
   }
   return {
     baseUrl,

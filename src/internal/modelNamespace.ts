@@ -56,8 +56,10 @@ export interface Domain<Info, InstanceInfo extends InstanceInfoBase, Config, Han
 export interface Defaults {
   readonly ttl: Duration.DurationInput | undefined
   readonly loadInactivityTimeout: Duration.Duration
-  /** How long to wait for the server to end a cancelled load before giving up on cleanup. */
+  /** How long the background cleanup of a cancelled load waits for the server to end it. */
   readonly cancelGrace: Duration.Duration
+  /** How long the cancelling caller itself waits for that cleanup. */
+  readonly cancelWait: Duration.Duration
 }
 
 interface LoadRequest {
@@ -205,24 +207,25 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   // ------------------------------------------------------------------------------------------
 
   /**
-   * After a load stopped early: cancel it, let the channel end, and unload whatever it loaded
-   * anyway (the server may have finished just before the cancel arrived).
+   * After a load stopped before its handle was delivered: cancel it if the channel is still open,
+   * let the channel end, and unload whatever the server loaded anyway (it may have finished just
+   * before the cancel arrived).
    */
-  const cancelAndCleanUp = (channel: Channel, loadedIdentifier: string | undefined) =>
+  const cancelAndCleanUp = (channel: Channel, serverLoaded: () => string | undefined) =>
     Effect.gen(function*() {
-      if (loadedIdentifier !== undefined) return yield* Effect.ignore(unloadIdentifier(loadedIdentifier))
-      yield* Effect.ignore(channel.send(CANCEL))
-      let lateIdentifier: string | undefined
-      yield* Mailbox.toStream(channel.packets).pipe(
-        Stream.runForEach((packet) =>
-          Effect.sync(() => {
-            if (isLoadedPacket(packet)) lateIdentifier = packet.info.identifier
-          })
-        ),
-        Effect.timeout(defaults.cancelGrace),
-        Effect.ignore
-      )
-      if (lateIdentifier !== undefined) yield* Effect.ignore(unloadIdentifier(lateIdentifier))
+      const wasOpen = channel.isOpen()
+      if (wasOpen) yield* Effect.ignore(channel.send(CANCEL))
+      const cleanUp = Effect.gen(function*() {
+        if (wasOpen) {
+          yield* Mailbox.toStream(channel.packets).pipe(Stream.runDrain, Effect.timeout(defaults.cancelGrace), Effect.ignore)
+        }
+        const identifier = serverLoaded()
+        if (identifier !== undefined) yield* Effect.ignore(unloadIdentifier(identifier))
+      })
+      // The cleanup outlives the caller (in the client's scope) so that a server that never
+      // answers the cancel delays the caller by at most `cancelWait`.
+      const fiber = yield* Effect.forkIn(Effect.interruptible(cleanUp), clientScope)
+      yield* Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.await(fiber)), defaults.cancelWait))
     }).pipe(Effect.withSpan(spanName("cancelLoad")))
 
   /**
@@ -231,22 +234,21 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    */
   const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
     Stream.unwrapScoped(Effect.gen(function*() {
+      // Set as soon as a packet saying "loaded by this call" arrives, whether or not it is consumed.
+      let serverLoaded: string | undefined
+      let delivered = false // `Loaded` was handed to the consumer
+      let terminal = false // a terminal packet was decoded
+      let lastProgress = -1
       const channel = yield* port.openChannel(request.endpoint, request.creationParameter, {
         context: {
           endpoint: request.endpoint,
           ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
+        },
+        onPacket: (packet) => {
+          if (isLoadedPacket(packet)) serverLoaded = packet.info.identifier
         }
       })
-      let channelEnded = false
-      let loaded: { identifier: string; byThisCall: boolean } | undefined
-      let delivered = false
-      let lastProgress = -1
-
-      yield* Effect.addFinalizer(() => {
-        if (delivered || (channelEnded && loaded === undefined)) return Effect.void
-        if (loaded !== undefined) return loaded.byThisCall ? cancelAndCleanUp(channel, loaded.identifier) : Effect.void
-        return cancelAndCleanUp(channel, undefined)
-      })
+      yield* Effect.addFinalizer(() => delivered ? Effect.void : cancelAndCleanUp(channel, () => serverLoaded))
 
       const toEvents = (raw: unknown): Effect.Effect<ReadonlyArray<Event<Handle, Info>>, ProtocolError> => {
         const decoded = decodePacket(raw)
@@ -270,7 +272,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           case "loadSuccess":
           case "alreadyLoaded": {
             const byThisCall = packet.type !== "alreadyLoaded"
-            loaded = { identifier: packet.info.identifier, byThisCall }
+            terminal = true
             const events: Array<Event<Handle, Info>> = []
             if (byThisCall && lastProgress < 1) {
               lastProgress = 1
@@ -283,16 +285,12 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       }
 
       const endedWithoutModel = Stream.suspend(() =>
-        loaded === undefined
+        !terminal
           ? Stream.fail(new ProtocolError({ endpoint: request.endpoint, detail: "the load channel closed before the model was loaded" }))
           : Stream.empty
       )
 
-      const packets = Mailbox.toStream(channel.packets).pipe(
-        Stream.ensuring(Effect.sync(() => {
-          channelEnded = true
-        }))
-      )
+      const packets = Mailbox.toStream(channel.packets)
       const guarded = Duration.isFinite(request.inactivity)
         ? Stream.timeoutFail(
           packets,

@@ -55,6 +55,8 @@ export interface Channel {
   /** Inbound packets in order; ends on `channelClose`, fails on `channelError` or disconnect. */
   readonly packets: Mailbox.ReadonlyMailbox<unknown, LMStudioError>
   readonly send: (message: unknown) => Effect.Effect<void, ConnectionError>
+  /** `false` once the server ended the channel or the connection dropped. */
+  readonly isOpen: () => boolean
 }
 
 export interface Port {
@@ -72,7 +74,12 @@ export interface Port {
   readonly openChannel: (
     endpoint: string,
     creationParameter: unknown,
-    options?: { readonly cancelMessage?: unknown; readonly context?: Partial<ErrorContext> }
+    options?: {
+      readonly cancelMessage?: unknown
+      readonly context?: Partial<ErrorContext>
+      /** Sees every inbound packet synchronously, as it arrives, before anyone consumes it. */
+      readonly onPacket?: (packet: unknown) => void
+    }
   ) => Effect.Effect<Channel, LMStudioError, Scope.Scope>
   /** A signal's values (first update = the whole value); unsubscribes when the stream ends. */
   readonly subscribe: (endpoint: string, creationParameter?: unknown) => Stream.Stream<unknown, LMStudioError>
@@ -86,6 +93,7 @@ interface PendingCall {
 interface OpenChannel {
   readonly context: ErrorContext
   readonly mailbox: Mailbox.Mailbox<unknown, LMStudioError>
+  readonly onPacket?: ((packet: unknown) => void) | undefined
 }
 
 const MAX_WARNINGS = 5
@@ -171,6 +179,7 @@ class Connection {
       case "channelSend": {
         const channel = this.channels.get(message.channelId)
         if (channel === undefined) return this.warn(`Received channelSend for unknown channelId ${message.channelId}`)
+        channel.onPacket?.(message.message)
         channel.mailbox.unsafeOffer(message.message)
         return
       }
@@ -407,7 +416,11 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       const conn = yield* connection
       const mailbox = yield* Mailbox.make<unknown, LMStudioError>()
       const channelId = conn.nextId++
-      conn.channels.set(channelId, { context: { endpoint, ...channelOptions?.context }, mailbox })
+      conn.channels.set(channelId, {
+        context: { endpoint, ...channelOptions?.context },
+        mailbox,
+        onPacket: channelOptions?.onPacket
+      })
       yield* Effect.addFinalizer(() =>
         Effect.suspend(() => {
           const stillOpen = conn.channels.delete(channelId)
@@ -423,7 +436,8 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       return {
         id: channelId,
         packets: mailbox,
-        send: (message: unknown) => conn.send({ type: "channelSend", channelId, message })
+        send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
+        isOpen: () => conn.channels.has(channelId)
       } satisfies Channel
     })
 

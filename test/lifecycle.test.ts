@@ -1,0 +1,229 @@
+/**
+ * Scoped resources, cancellation at every stage, single flight, inactivity timeouts and idle TTLs.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { LLAMA, loadedIds, NOMIC, QWEN, sent, setup } from "./support/harness.js"
+
+/** Polls until the simulator's loaded set equals `expected` (cleanup finishes asynchronously). */
+const eventuallyLoaded = (
+  sim: Effect.Effect.Success<ReturnType<typeof setup>>["sim"],
+  expected: ReadonlyArray<string>
+) =>
+  loadedIds(sim).pipe(
+    Effect.filterOrFail((ids) => JSON.stringify(ids) === JSON.stringify([...expected].sort())),
+    Effect.retry({ times: 100, schedule: undefined as never }),
+    Effect.orElse(() => loadedIds(sim)),
+    Effect.tap((ids) => Effect.sync(() => assert.deepStrictEqual(ids, [...expected].sort())))
+  )
+
+const settle = (sim: Effect.Effect.Success<ReturnType<typeof setup>>["sim"], expected: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100; i++) {
+      const ids = yield* loadedIds(sim)
+      if (JSON.stringify(ids) === JSON.stringify([...expected].sort())) return
+      yield* Effect.sleep("10 millis")
+    }
+    assert.deepStrictEqual(yield* loadedIds(sim), [...expected].sort())
+  })
+
+describe("scoped resources", () => {
+  it.scopedLive("loadNewInstanceScoped unloads on success, failure and interruption", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const model = yield* client.llm.loadNewInstanceScoped(LLAMA)
+        assert.deepStrictEqual(yield* loadedIds(sim), [model.identifier])
+      }))
+      assert.deepStrictEqual(yield* loadedIds(sim), [], "after success")
+
+      const failed = yield* Effect.scoped(Effect.zipRight(client.llm.loadNewInstanceScoped(LLAMA), Effect.fail("boom")))
+        .pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(failed))
+      assert.deepStrictEqual(yield* loadedIds(sim), [], "after failure")
+
+      const loaded = yield* Deferred.make<void>()
+      const fiber = yield* Effect.scoped(
+        Effect.zipRight(
+          client.llm.loadNewInstanceScoped(LLAMA),
+          Effect.zipRight(Deferred.succeed(loaded, undefined), Effect.never)
+        )
+      ).pipe(Effect.fork)
+      yield* Deferred.await(loaded)
+      assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA])
+      yield* Fiber.interrupt(fiber)
+      assert.deepStrictEqual(yield* loadedIds(sim), [], "after interruption")
+    }))
+
+  it.scopedLive("modelScoped unloads only what it loaded", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      yield* sim.preload(QWEN)
+      yield* Effect.scoped(client.llm.modelScoped(QWEN))
+      assert.deepStrictEqual(yield* loadedIds(sim), [QWEN], "already loaded: kept")
+      yield* Effect.scoped(Effect.gen(function*() {
+        const model = yield* client.llm.modelScoped(LLAMA)
+        assert.includeMembers(yield* loadedIds(sim), [model.identifier])
+      }))
+      assert.deepStrictEqual(yield* loadedIds(sim), [QWEN], "loaded by this call: unloaded")
+    }))
+
+  it.scopedLive("closing the client's scope disconnects; later calls fail with ClientClosed", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { client, sim } = yield* setup().pipe(Scope.extend(scope))
+      yield* client.llm.listLoaded()
+      assert.strictEqual(yield* sim.connectionCount, 1)
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.flip(client.llm.listLoaded())
+      assert.strictEqual(error._tag, "ConnectionError")
+      assert.include(error.message, "closed")
+    }))
+})
+
+describe("cancellation leaves nothing loaded", () => {
+  const stages = [
+    { name: "before the first packet", after: "0 millis" },
+    { name: "mid-progress", after: "60 millis" }
+  ] as const
+
+  for (const stage of stages) {
+    it.scopedLive(`loadNewInstance interrupted ${stage.name} sends cancel`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+        const fiber = yield* Effect.fork(client.llm.loadNewInstance(LLAMA))
+        yield* Effect.sleep(stage.after)
+        yield* Fiber.interrupt(fiber)
+        yield* settle(sim, [])
+        const cancels = (yield* sent(sim, "channelSend")).filter((f) =>
+          (f.message as { type?: string }).type === "cancel"
+        )
+        const creates = yield* sent(sim, "channelCreate")
+        assert.strictEqual(cancels.length, creates.length, "every channel opened was cancelled")
+        if (stage.after !== "0 millis") assert.strictEqual(cancels.length, 1)
+      }))
+
+    it.scopedLive(`model(key) interrupted ${stage.name} leaves nothing loaded`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+        const fiber = yield* Effect.fork(client.llm.model(LLAMA))
+        yield* Effect.sleep(stage.after)
+        yield* Fiber.interrupt(fiber)
+        yield* settle(sim, [])
+      }))
+
+    it.scopedLive(`loadNewInstanceStream stopped ${stage.name} leaves nothing loaded`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+        const fiber = yield* Effect.fork(Stream.runDrain(client.llm.loadNewInstanceStream(LLAMA)))
+        yield* Effect.sleep(stage.after)
+        yield* Fiber.interrupt(fiber)
+        yield* settle(sim, [])
+      }))
+  }
+
+  it.scopedLive("taking only the first events of a stream cancels the load", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+      const firstTwo = yield* Stream.runCollect(Stream.take(client.llm.modelStream(LLAMA), 2))
+      assert.strictEqual(firstTwo.length, 2)
+      yield* settle(sim, [])
+    }))
+
+  it.scopedLive("interrupting right as the load succeeds still unloads it (racing success)", () =>
+    Effect.gen(function*() {
+      // Interrupt at many points around the end of a short load; every run must end empty.
+      const { client, sim } = yield* setup({ loadMs: 10, progressSteps: 2 })
+      for (const delay of [0, 2, 4, 6, 8, 10, 12, 14, 16, 20]) {
+        const fiber = yield* Effect.fork(client.llm.loadNewInstance(LLAMA))
+        yield* Effect.sleep(`${delay} millis`)
+        const exit = yield* Fiber.interrupt(fiber)
+        if (Exit.isSuccess(exit)) yield* exit.value.unload // it won the race: the caller has the handle
+        yield* settle(sim, [])
+      }
+    }))
+
+  it.scopedLive("a failing onProgress callback cancels the load and unloads", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 100, progressSteps: 10 })
+      const exit = yield* Effect.exit(
+        client.llm.loadNewInstance(LLAMA, { onProgress: (p) => p > 0.3 ? Effect.die("callback broke") : Effect.void })
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      yield* settle(sim, [])
+    }))
+})
+
+describe("beyond the official clients", () => {
+  it.scopedLive("concurrent model(key) calls share one load", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 50 })
+      const progress: Array<Array<number>> = [[], [], [], [], []]
+      const handles = yield* Effect.forEach(
+        progress,
+        (seen) => client.llm.model(LLAMA, { onProgress: (p) => Effect.sync(() => seen.push(p)) }),
+        { concurrency: "unbounded" }
+      )
+      assert.deepStrictEqual(new Set(handles.map((h) => h.identifier)), new Set([LLAMA]))
+      const creates = yield* sent(sim, "channelCreate")
+      assert.strictEqual(creates.length, 1, "one getOrLoad on the wire")
+      assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA])
+      for (const seen of progress) assert.strictEqual(seen.at(-1), 1)
+    }))
+
+  it.scopedLive("one caller giving up does not cancel a load others still wait for", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 100 })
+      const quitter = yield* Effect.fork(client.llm.model(LLAMA))
+      const stayer = yield* Effect.fork(client.llm.model(LLAMA))
+      yield* Effect.sleep("30 millis")
+      yield* Fiber.interrupt(quitter)
+      const handle = yield* Fiber.join(stayer)
+      assert.strictEqual(handle.identifier, LLAMA)
+      assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA])
+    }))
+
+  it.scopedLive("a load that stops making progress fails with LoadTimeoutError and is cancelled", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      yield* sim.faults.hang("loadModel")
+      const error = yield* Effect.flip(client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "150 millis" }))
+      assert.strictEqual(error._tag, "LoadTimeoutError")
+      assert.include(error.message, LLAMA)
+      const cancels = (yield* sent(sim, "channelSend")).filter((f) => (f.message as { type?: string }).type === "cancel")
+      assert.strictEqual(cancels.length, 1)
+    }))
+
+  it.scopedLive("progress resets the inactivity timer", () =>
+    Effect.gen(function*() {
+      // 10 steps over 400 ms: never 100 ms without a packet, though the whole load takes longer.
+      const { client } = yield* setup({ loadMs: 400, progressSteps: 10 })
+      const model = yield* client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "150 millis" })
+      assert.strictEqual(model.identifier, LLAMA)
+    }))
+})
+
+describe("idle TTL (TestClock)", () => {
+  it.scoped("an instance unloads after its TTL of idle time", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 0 })
+      yield* client.llm.loadNewInstance(LLAMA, { ttl: "10 minutes" })
+      yield* client.embedding.model(NOMIC, { ttl: "1 hour" })
+      yield* TestClock.adjust("9 minutes")
+      assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA, NOMIC].sort())
+      yield* TestClock.adjust("2 minutes")
+      assert.deepStrictEqual(yield* loadedIds(sim), [NOMIC])
+      yield* TestClock.adjust("1 hour")
+      assert.deepStrictEqual(yield* loadedIds(sim), [])
+      const error = yield* Effect.flip(client.llm.unload(LLAMA))
+      assert.strictEqual(error._tag, "ModelNotFoundError")
+    }))
+})
+
+void eventuallyLoaded
