@@ -634,7 +634,7 @@ const fieldWriter = () => {
 
 /**
  * The KV-config fields an LLM load sends for a config (lmstudio-protocol.md §6.1, §6.4): only the
- * fields that are set, with full dotted keys, in the protocol table's order. `{}` gives `[]`, which
+ * fields that are set, with full dotted keys, in the order @lmstudio/sdk 1.5.0 sends them. `{}` gives `[]`, which
  * keeps every server default. Validate the config first with `validateLlmLoadConfig`.
  *
  * @since 0.1.0
@@ -642,27 +642,36 @@ const fieldWriter = () => {
  */
 export const llmConfigToKVFields = (config: LlmLoadConfig): ReadonlyArray<KVConfigField> => {
   const { fields, put } = fieldWriter()
+  // First the fields @lmstudio/sdk 1.5.0 knows, in the order it sends them, so that the same
+  // config produces the same frame; then the newer fields in the protocol table's order.
+  put(llmKeys.contextLength, config.contextLength)
+  put(llmKeys.evalBatchSize, config.evalBatchSize)
   if (config.gpu !== undefined) {
-    put(GPU_SPLIT_KEY, toGpuSplitConfig(config.gpu))
     put(llmKeys.offloadRatio, config.gpu.ratio)
-    put(llmKeys.numCpuExpertLayersRatio, config.gpu.numCpuExpertLayersRatio)
+    put(GPU_SPLIT_KEY, toGpuSplitConfig(config.gpu))
   }
+  put(llmKeys.flashAttention, config.flashAttention)
+  put(llmKeys.ropeFrequencyBase, checkbox(config.ropeFrequencyBase, 0))
+  put(llmKeys.ropeFrequencyScale, checkbox(config.ropeFrequencyScale, 0))
+  put(llmKeys.keepModelInMemory, config.keepModelInMemory)
+  put(llmKeys.seed, checkbox(config.seed, 0))
+  put(llmKeys.useFp16ForKVCache, config.useFp16ForKVCache)
+  put(llmKeys.tryMmap, config.tryMmap)
+  put(llmKeys.numExperts, config.numExperts)
+  put(llmKeys.llamaKCacheQuantizationType, checkbox(config.llamaKCacheQuantizationType, cacheOff))
+  put(llmKeys.llamaVCacheQuantizationType, checkbox(config.llamaVCacheQuantizationType, cacheOff))
+  put(llmKeys.numCpuExpertLayersRatio, config.gpu?.numCpuExpertLayersRatio)
   put(llmKeys.gpuStrictVramCap, config.gpuStrictVramCap)
   put(llmKeys.maxParallelPredictions, config.maxParallelPredictions)
   put(llmKeys.useUnifiedKvCache, config.useUnifiedKvCache)
   put(llmKeys.offloadKVCacheToGpu, config.offloadKVCacheToGpu)
-  put(llmKeys.contextLength, config.contextLength)
   put(
     llmKeys.promptTemplate,
     config.promptTemplate === undefined
       ? undefined
       : { type: config.promptTemplate.type, jinjaPromptTemplate: config.promptTemplate.jinjaPromptTemplate }
   )
-  put(llmKeys.ropeFrequencyBase, checkbox(config.ropeFrequencyBase, 0))
-  put(llmKeys.ropeFrequencyScale, checkbox(config.ropeFrequencyScale, 0))
-  put(llmKeys.evalBatchSize, config.evalBatchSize)
   put(llmKeys.physicalBatchSize, config.physicalBatchSize)
-  put(llmKeys.flashAttention, config.flashAttention)
   put(llmKeys.contextCheckpoints, config.contextCheckpoints)
   put(llmKeys.reasoningBudgetMessage, config.reasoningBudgetMessage)
   put(llmKeys.speculativeDraftMtp, config.speculativeDraftMtp)
@@ -677,14 +686,7 @@ export const llmConfigToKVFields = (config: LlmLoadConfig): ReadonlyArray<KVConf
   put(llmKeys.speculativeDraftMaxTokens, config.speculativeDraftMaxTokens)
   put(llmKeys.speculativeDraftMinTokens, config.speculativeDraftMinTokens)
   put(llmKeys.speculativeDraftMinContinueProbability, config.speculativeDraftMinContinueProbability)
-  put(llmKeys.keepModelInMemory, config.keepModelInMemory)
-  put(llmKeys.seed, checkbox(config.seed, 0))
-  put(llmKeys.useFp16ForKVCache, config.useFp16ForKVCache)
-  put(llmKeys.tryMmap, config.tryMmap)
   put(llmKeys.tryDirectIO, config.tryDirectIO)
-  put(llmKeys.numExperts, config.numExperts)
-  put(llmKeys.llamaKCacheQuantizationType, checkbox(config.llamaKCacheQuantizationType, cacheOff))
-  put(llmKeys.llamaVCacheQuantizationType, checkbox(config.llamaVCacheQuantizationType, cacheOff))
   put(llmKeys.mlxDiskCache, config.mlxDiskCache)
   const mlx = config.mlxKvCacheQuantization
   put(
