@@ -1,0 +1,134 @@
+/**
+ * Argument parsing and catalog validation of the `lmstudio-simulator` command
+ * (`src/bin/lmstudio-simulator.ts`), kept apart so they can be tested in-process.
+ *
+ * @internal
+ */
+import { readFileSync } from "node:fs"
+import { parseArgs } from "node:util"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { EmbeddingModelInfo, LlmInfo, type ModelInfo } from "../../ModelInfo.js"
+import { parseApiToken, type SimulatorOptions } from "../LMStudioSimulator.js"
+
+export const USAGE = `Usage: lmstudio-simulator [options]
+
+Options:
+  --port <n>            port to listen on (default 1234; 0 picks a free port)
+  --host <address>      interface to listen on (default 127.0.0.1)
+  --catalog <file.json> JSON array of downloaded models (ModelInfo) instead of the default catalog
+  --api-token <token>   only accept this LM Studio API token (sk-lm-<8>:<20>)
+  --load-ms <n>         how long one simulated load takes, in ms (default 200)
+  -h, --help            show this help
+`
+
+/** A usage or input error: printed without a stack trace, exit code 2 (usage) or 1 (input). */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message)
+  }
+}
+
+const fail = (message: string, exitCode = 1) => Effect.fail(new CliError(message, exitCode))
+
+const integer = (name: string, raw: string | undefined, fallback: number, max: number) =>
+  Effect.suspend(() => {
+    if (raw === undefined) return Effect.succeed(fallback)
+    const value = Number(raw)
+    return Number.isInteger(value) && value >= 0 && value <= max
+      ? Effect.succeed(value)
+      : fail(`--${name} must be an integer between 0 and ${max}, got "${raw}"`, 2)
+  })
+
+const decodeLlm = Schema.decodeUnknownEither(LlmInfo, { errors: "all" })
+const decodeEmbedding = Schema.decodeUnknownEither(EmbeddingModelInfo, { errors: "all" })
+
+/** Validates the catalog entry by entry, with one line per problem ("[2].sizeBytes: …"). */
+export const validateCatalog = (json: unknown): Either.Either<ReadonlyArray<ModelInfo>, ReadonlyArray<string>> => {
+  if (!Array.isArray(json)) return Either.left(["the file must contain a JSON array of models"])
+  const models: Array<ModelInfo> = []
+  const problems: Array<string> = []
+  const keys = new Set<string>()
+  json.forEach((entry: unknown, index) => {
+    const type = typeof entry === "object" && entry !== null && "type" in entry ? entry.type : undefined
+    const decoded: Either.Either<ModelInfo, ParseResult.ParseError> | undefined = type === "llm"
+      ? decodeLlm(entry)
+      : type === "embedding"
+      ? decodeEmbedding(entry)
+      : undefined
+    if (decoded === undefined) {
+      problems.push(`[${index}].type: must be "llm" or "embedding"`)
+    } else if (Either.isLeft(decoded)) {
+      for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+        problems.push(`[${index}]${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`)
+      }
+    } else if (keys.has(decoded.right.modelKey)) {
+      problems.push(`[${index}].modelKey: "${decoded.right.modelKey}" is listed twice`)
+    } else {
+      keys.add(decoded.right.modelKey)
+      models.push(decoded.right)
+    }
+  })
+  return problems.length > 0 ? Either.left(problems) : Either.right(models)
+}
+
+const readCatalog = (file: string) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.try({
+      try: () => readFileSync(file, "utf8"),
+      catch: (e) => new CliError(`Cannot read catalog file ${file}: ${e instanceof Error ? e.message : String(e)}`, 1)
+    })
+    const json = yield* Effect.try({
+      try: (): unknown => JSON.parse(text),
+      catch: (e) =>
+        new CliError(`Catalog file ${file} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, 1)
+    })
+    const validated = validateCatalog(json)
+    if (Either.isLeft(validated)) {
+      return yield* fail(`Catalog file ${file} is not a valid model catalog:\n  ${validated.left.join("\n  ")}`)
+    }
+    return validated.right
+  })
+
+/**
+ * Parses the command line: `"help"` for `--help`, else the simulator options (the catalog file
+ * read and validated). Defaults: port 1234, load 200 ms.
+ */
+export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOptions | "help", CliError> =>
+  Effect.gen(function*() {
+    const { values } = yield* Effect.try({
+      try: () =>
+        parseArgs({
+          args: [...argv],
+          strict: true,
+          allowPositionals: false,
+          options: {
+            port: { type: "string" },
+            host: { type: "string" },
+            catalog: { type: "string" },
+            "api-token": { type: "string" },
+            "load-ms": { type: "string" },
+            help: { type: "boolean", short: "h" }
+          }
+        }),
+      catch: (e) => new CliError(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`, 2)
+    })
+    if (values.help === true) return "help" as const
+    const port = yield* integer("port", values.port, 1234, 65535)
+    const loadMs = yield* integer("load-ms", values["load-ms"], 200, 3_600_000)
+    const token = values["api-token"]
+    if (token !== undefined && parseApiToken(token) === undefined) {
+      return yield* fail("--api-token must look like sk-lm-<8 letters/digits>:<20 letters/digits>", 2)
+    }
+    const catalog = values.catalog === undefined ? undefined : yield* readCatalog(values.catalog)
+    const options: SimulatorOptions = {
+      port,
+      loadMs,
+      ...(values.host !== undefined ? { host: values.host } : {}),
+      ...(catalog !== undefined ? { catalog } : {}),
+      ...(token !== undefined ? { apiToken: token } : {})
+    }
+    return options
+  })

@@ -1,0 +1,81 @@
+/**
+ * The `SerializedLMSExtendedError`s the simulator sends (protocol §3, §8).
+ *
+ * Every error carries `title` and an equal `rootTitle` (§3.1: the reference serializer sets them
+ * equal; 1.5.0's default deserializer reads `rootTitle`). `stack` is never sent.
+ *
+ * @internal
+ */
+import * as Data from "effect/Data"
+import type { SerializedError } from "../../internal/protocol/serializedError.js"
+import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
+
+const SAMPLE = 10 // [inferred] size of `availablePathsSample` / `loadedModelsSample`
+
+/** A server-side failure of an RPC or channel, carried to the `rpcError` / `channelError`. */
+export class ServerFailure extends Data.TaggedError("ServerFailure")<{ readonly error: SerializedError }> {}
+
+/** Builds a failure with `title` = `rootTitle`. */
+export const failure = (
+  title: string,
+  extra: {
+    readonly cause?: string | undefined
+    readonly suggestion?: string | undefined
+    readonly displayData?: Record<string, unknown> | undefined
+  } = {}
+): ServerFailure =>
+  new ServerFailure({
+    error: {
+      title,
+      rootTitle: title,
+      ...(extra.cause !== undefined ? { cause: extra.cause } : {}),
+      ...(extra.suggestion !== undefined ? { suggestion: extra.suggestion } : {}),
+      ...(extra.displayData !== undefined ? { displayData: extra.displayData } : {})
+    }
+  })
+
+/** Unknown model key (§8.1, §3.2 `generic.pathNotFound`). Title wording [inferred]. */
+export const pathNotFound = (path: string, catalog: ReadonlyArray<ModelInfo>): ServerFailure =>
+  failure(`Model not found: "${path}"`, {
+    displayData: {
+      code: "generic.pathNotFound",
+      path,
+      availablePathsSample: catalog.slice(0, SAMPLE).map((m) => m.path),
+      totalModels: catalog.length
+    }
+  })
+
+/** A model of the wrong domain, e.g. an embedding model on `/llm` (§8.1) [inferred]. */
+export const domainMismatch = (path: string, actual: ModelDomain, expected: ModelDomain): ServerFailure =>
+  failure(`Model "${path}" is not ${expected === "llm" ? "an LLM" : "an embedding model"}`, {
+    displayData: { code: "generic.domainMismatch", path, actualDomain: actual, expectedDomain: expected }
+  })
+
+/** No loaded model fits a query or identifier (§8.6 — exact example shape). */
+export const noModelMatchingQuery = (
+  query: Record<string, unknown>,
+  loadedIdentifiers: ReadonlyArray<string>
+): ServerFailure =>
+  failure("No model found that fits the query", {
+    displayData: {
+      code: "generic.noModelMatchingQuery",
+      query,
+      loadedModelsSample: loadedIdentifiers.slice(0, SAMPLE),
+      totalLoadedModels: loadedIdentifiers.length
+    }
+  })
+
+/** Explicit identifier in use (§8.2): title only, so Python's message stays single-line. */
+export const identifierAlreadyExists = (identifier: string): ServerFailure =>
+  failure(`Model with identifier "${identifier}" already exists`)
+
+/** A load cancelled by the client (§4.2) [inferred wording]. */
+export const loadCancelled: ServerFailure = failure("Model loading was cancelled")
+
+/** An `instanceReference` whose instance is gone (§3.2, §8.7) [inferred title]. */
+export const specificModelUnloaded: ServerFailure = failure("Model has been unloaded", {
+  displayData: { code: "generic.specificModelUnloaded" }
+})
+
+/** An inference-style call on an instance that is gone (§8.7: LM Studio's own wording). */
+export const modelIsUnloaded: ServerFailure = failure("Model is unloaded.")

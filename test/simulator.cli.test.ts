@@ -1,0 +1,127 @@
+/**
+ * The `lmstudio-simulator` command, run as a real process (`tsx src/bin/lmstudio-simulator.ts`).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, describe, it } from "@effect/vitest"
+import { LMStudioClient } from "@lmstudio/sdk"
+import * as Effect from "effect/Effect"
+import { defaultCatalog } from "lmstudio-effect/testing"
+import { parseCli } from "../src/testing/internal/cli.js"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+const bin = join(root, "src", "bin", "lmstudio-simulator.ts")
+const silent = { info() {}, warn() {}, error() {}, debug() {} }
+
+interface Running {
+  readonly child: ChildProcess
+  readonly firstLine: Promise<string>
+  readonly exited: Promise<{ code: number | null; stderr: string }>
+}
+
+const start = (args: ReadonlyArray<string>): Running => {
+  // One node process with tsx's loader (what `npx tsx` does, minus the wrapper process).
+  const child = spawn(process.execPath, ["--import", "tsx", bin, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] })
+  let stdout = ""
+  let stderr = ""
+  const firstLine = new Promise<string>((resolve, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8")
+      const newline = stdout.indexOf("\n")
+      if (newline >= 0) resolve(stdout.slice(0, newline))
+    })
+    child.once("exit", () => reject(new Error(`exited before printing a URL: ${stderr}`)))
+  })
+  firstLine.catch(() => {})
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8")
+  })
+  const exited = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.once("exit", (code) => resolve({ code, stderr }))
+  )
+  return { child, firstLine, exited }
+}
+
+/** Starts the CLI for the test's scope; the process is killed if the test leaves it running. */
+const cli = (args: ReadonlyArray<string>) =>
+  Effect.acquireRelease(Effect.sync(() => start(args)), ({ child }) =>
+    Effect.sync(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    }))
+
+describe("lmstudio-simulator CLI", () => {
+  it.scopedLive("prints its ws:// URL first, serves a custom catalog behind an API token, exits 0 on SIGTERM", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "lmstudio-sim-"))
+      const catalog = join(dir, "catalog.json")
+      writeFileSync(
+        catalog,
+        JSON.stringify([{
+          type: "llm",
+          modelKey: "tiny-llm",
+          format: "gguf",
+          displayName: "Tiny LLM",
+          path: "acme/Tiny-LLM-GGUF/tiny-llm-q4_k_m.gguf",
+          sizeBytes: 1000,
+          vision: false,
+          trainedForToolUse: false,
+          maxContextLength: 2048
+        }])
+      )
+      const running = yield* cli(["--port", "0", "--load-ms", "0", "--catalog", catalog, "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"])
+      const url = yield* Effect.promise(() => running.firstLine)
+      assert.match(url, /^ws:\/\/127\.0\.0\.1:\d+$/)
+      const greeting = yield* Effect.promise(() => fetch(`${url.replace("ws:", "http:")}/lmstudio-greeting`).then((r) => r.json()))
+      assert.deepStrictEqual(greeting, { lmstudio: true })
+      const client = new LMStudioClient({
+        baseUrl: url,
+        logger: silent,
+        clientIdentifier: "AbCd1234",
+        clientPasskey: "0123456789abcdefGHIJ"
+      })
+      const models = yield* Effect.promise(() => client.system.listDownloadedModels())
+      assert.deepStrictEqual(models.map((m) => m.modelKey), ["tiny-llm"])
+      const loaded = yield* Effect.promise(() => client.llm.load("tiny-llm"))
+      assert.strictEqual(loaded.identifier, "tiny-llm")
+      yield* Effect.promise(() => client[Symbol.asyncDispose]())
+      running.child.kill("SIGTERM")
+      const { code } = yield* Effect.promise(() => running.exited)
+      assert.strictEqual(code, 0)
+    }), { timeout: 15_000 })
+
+  it.effect("parses options and rejects bad input with clear messages and exit codes", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* parseCli([]), { port: 1234, loadMs: 200 })
+      assert.strictEqual(yield* parseCli(["--help"]), "help")
+      assert.deepStrictEqual(
+        yield* parseCli(["--port", "0", "--host", "0.0.0.0", "--load-ms", "5", "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"]),
+        { port: 0, loadMs: 5, host: "0.0.0.0", apiToken: "sk-lm-AbCd1234:0123456789abcdefGHIJ" }
+      )
+      const failure = (argv: ReadonlyArray<string>) => Effect.flip(parseCli(argv))
+      const badToken = yield* failure(["--api-token", "sk-lm-short:key"])
+      assert.strictEqual(badToken.exitCode, 2)
+      assert.include(badToken.message, "--api-token must look like")
+      assert.include((yield* failure(["--port", "70000"])).message, "--port must be an integer")
+      assert.include((yield* failure(["--bogus"])).message, "Unknown option '--bogus'")
+
+      const dir = mkdtempSync(join(tmpdir(), "lmstudio-sim-"))
+      const bad = join(dir, "bad.json")
+      writeFileSync(bad, JSON.stringify([{ type: "llm", modelKey: "x" }, { type: "image" }]))
+      const invalid = yield* failure(["--catalog", bad])
+      assert.strictEqual(invalid.exitCode, 1)
+      assert.include(invalid.message, "is not a valid model catalog")
+      assert.include(invalid.message, "[0].displayName: is missing")
+      assert.include(invalid.message, `[1].type: must be "llm" or "embedding"`)
+      const notJson = join(dir, "not.json")
+      writeFileSync(notJson, "{")
+      assert.include((yield* failure(["--catalog", notJson])).message, "is not valid JSON")
+      assert.include((yield* failure(["--catalog", join(dir, "missing.json")])).message, "Cannot read catalog file")
+      const good = join(dir, "good.json")
+      writeFileSync(good, JSON.stringify(defaultCatalog))
+      const parsed = yield* parseCli(["--catalog", good])
+      assert.deepStrictEqual(parsed !== "help" ? parsed.catalog : undefined, defaultCatalog)
+    }))
+})
