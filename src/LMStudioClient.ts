@@ -92,6 +92,9 @@ export interface Service {
 const TAG = "lmstudio-effect/LMStudioClient"
 const Tag = Context.GenericTag<LMStudioClient, Service>(TAG)
 
+/** How long closing the client waits to unload instances that scopes still own. */
+const CLOSE_GRACE = Duration.seconds(5)
+
 const DEFAULT_KEEP_ALIVE: Port.KeepAlive = { interval: Duration.seconds(5), timeout: Duration.seconds(15) }
 
 const resolveCredentials = (options: Options) => {
@@ -197,12 +200,17 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     cancelGrace: Duration.seconds(30),
     cancelWait: Duration.seconds(1)
   }
-  return {
-    baseUrl,
-    llm: ModelNamespace.make(Llm.domain, llmPort, rawDownloaded, defaults, scope),
-    embedding: ModelNamespace.make(Embedding.domain, embeddingPort, rawDownloaded, defaults, scope),
-    system
-  }
+  const llm = ModelNamespace.make(Llm.domain, llmPort, rawDownloaded, defaults, scope)
+  const embedding = ModelNamespace.make(Embedding.domain, embeddingPort, rawDownloaded, defaults, scope)
+  // Runs before the sockets close (finalizers run in reverse): if the client closes while scopes
+  // still own loaded instances, unload those instead of leaving them behind.
+  yield* Effect.addFinalizer(() =>
+    Effect.all([llm.releaseAllOwned, embedding.releaseAllOwned], { concurrency: 2, discard: true }).pipe(
+      Effect.timeout(CLOSE_GRACE),
+      Effect.ignore
+    )
+  )
+  return { baseUrl, llm: llm.namespace, embedding: embedding.namespace, system }
 })
 
 /**

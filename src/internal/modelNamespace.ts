@@ -18,6 +18,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -107,7 +108,11 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   listDownloadedModels: Effect.Effect<ReadonlyArray<unknown>, LMStudioError>,
   defaults: Defaults,
   clientScope: Scope.Scope
-): Api.ModelNamespace<Handle, Info, InstanceInfo, Config> => {
+): {
+  readonly namespace: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>
+  /** Unloads the instances that scopes still own; run when the client closes. */
+  readonly releaseAllOwned: Effect.Effect<void>
+} => {
   const spanName = (method: string) => `LMStudio.${domain.name}.${method}`
   const decodePacket = Schema.decodeUnknownEither(packetSchema(domain.info, domain.instanceInfo))
   const decodeInstance = Schema.decodeUnknown(domain.instanceInfo)
@@ -220,7 +225,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           yield* Mailbox.toStream(channel.packets).pipe(Stream.runDrain, Effect.timeout(defaults.cancelGrace), Effect.ignore)
         }
         const identifier = serverLoaded()
-        if (identifier !== undefined) yield* Effect.ignore(unloadIdentifier(identifier))
+        if (identifier !== undefined) yield* Effect.ignore(unloadReliably(identifier))
       })
       // The cleanup outlives the caller (in the client's scope) so that a server that never
       // answers the cancel delays the caller by at most `cancelWait`.
@@ -461,16 +466,46 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     )
   }) as Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["model"]
 
+  // ------------------------------------------------------------------------------------------
+  // Instances owned by scopes: unloaded by their scope, or by the client's scope if it closes first
+  // ------------------------------------------------------------------------------------------
+
+  const owned = new Set<string>()
+
+  /** Marks an instance as owned and unloads it when the current scope closes (once). */
+  const own = (identifier: string) =>
+    Effect.suspend(() => {
+      owned.add(identifier)
+      return Effect.addFinalizer(() => releaseOwned(identifier))
+    })
+
+  const releaseOwned = (identifier: string) =>
+    Effect.suspend(() => owned.delete(identifier) ? Effect.ignore(unloadReliably(identifier)) : Effect.void)
+
+  /**
+   * Unload for cleanup paths: a socket that just dropped may not have been noticed yet, so a
+   * connection failure is retried (on a fresh connection) a few times.
+   */
+  const unloadReliably = (identifier: string) =>
+    unloadIdentifier(identifier).pipe(
+      Effect.retry({
+        times: 3,
+        schedule: Schedule.exponential("20 millis"),
+        while: (error) => error._tag === "ConnectionError" && error.reason === "Closed"
+      })
+    )
+
+  /** Unloads every instance still owned by an open scope (the client is closing). */
+  const releaseAllOwned = Effect.suspend(() =>
+    Effect.forEach([...owned], releaseOwned, { concurrency: "unbounded", discard: true })
+  )
+
   const modelScoped: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelScoped"] = (key, options) =>
     Effect.uninterruptibleMask((restore) =>
       prepare("getOrLoad", key, options).pipe(
         Effect.flatMap((request) => restore(sharedGetOrLoad(request, options?.onProgress))),
         Effect.tap(({ initiator, loaded }) =>
-          initiator && loaded.loadedByThisCall
-            ? Effect.addFinalizer(() =>
-              Effect.ignore(unloadIdentifier((loaded.handle as { identifier: string }).identifier))
-            )
-            : Effect.void
+          initiator && loaded.loadedByThisCall ? own((loaded.handle as { identifier: string }).identifier) : Effect.void
         ),
         Effect.map(({ loaded }) => loaded.handle)
       )
@@ -494,9 +529,10 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       const request = yield* prepare("loadModel", key, options)
       // Finalizer first: whatever happens after this point, a delivered instance is unloaded.
       let identifier: string | undefined
-      yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : Effect.ignore(unloadIdentifier(identifier)))
+      yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : releaseOwned(identifier))
       const loaded = yield* runLoad(loadEvents(request), options?.onProgress, (event) => {
         identifier = (event.handle as { identifier: string }).identifier
+        owned.add(identifier)
       })
       return loaded.handle
     }).pipe(withLoadSpan("loadNewInstanceScoped", key))
@@ -540,7 +576,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       Effect.withSpan(spanName("listDownloaded"), { kind: "client" })
     )
 
-  return {
+  const namespace: Api.ModelNamespace<Handle, Info, InstanceInfo, Config> = {
     model,
     modelScoped,
     modelStream,
@@ -552,4 +588,5 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     getModelInfo,
     listDownloaded
   }
+  return { namespace, releaseAllOwned }
 }

@@ -258,7 +258,9 @@ const frameText = (data: string | Uint8Array): string =>
  * Makes a port. Nothing connects until the first call. The port lives as long as the scope.
  */
 export const make = Effect.fnUntraced(function*(options: PortOptions) {
-  const portScope = yield* Effect.scope
+  // A scope of the port's own, forked now: connections made later live in it, so they close
+  // when the owner's scope reaches the port, after everything the owner registered since.
+  const portScope = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
   const { url } = options
   let connecting: Deferred.Deferred<Connection, LMStudioError> | undefined
   let current: Connection | undefined
@@ -270,6 +272,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
     portScope,
     Effect.sync(() => {
       portClosed = true
+      if (connecting !== undefined) Deferred.unsafeDone(connecting, Exit.fail(closedByClient()))
       current?.failAll(closedByClient())
     })
   )
@@ -357,6 +360,10 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
     )
 
     yield* Deferred.await(authenticated).pipe(
+      Effect.timeoutFail({
+        duration: options.openTimeout,
+        onTimeout: () => new ConnectionError({ reason: "OpenTimeout", url, detail: "The server did not answer the authentication." })
+      }),
       Effect.onError(() => Fiber.interrupt(run).pipe(Effect.zipRight(Scope.close(connectionScope, Exit.void))))
     )
 
@@ -380,12 +387,12 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
     const deferred = Deferred.unsafeMake<Connection, LMStudioError>(FiberId.none)
     connecting = deferred
     return connect.pipe(
-      Effect.exit,
-      Effect.flatMap((exit) =>
+      // onExit also runs when the port closes mid-connect, so no caller is left waiting.
+      Effect.onExit((exit) =>
         Effect.sync(() => {
           connecting = undefined
           if (Exit.isSuccess(exit)) current = exit.value
-          Deferred.unsafeDone(deferred, exit)
+          Deferred.unsafeDone(deferred, Exit.isInterrupted(exit) ? Exit.fail(closedByClient()) : exit)
         })
       ),
       Effect.forkIn(portScope),
