@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { LMStudioClient, Lms } from "../src/index.js"
+import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, loadedIds, NOMIC, QWEN, sent, setup } from "./support/harness.js"
 
 describe("guide: access any loaded model", () => {
@@ -293,4 +294,18 @@ describe("listing and info", () => {
       const version = yield* client.system.version()
       assert.match(version.version, /^\d+\.\d+\.\d+$/)
     }))
+})
+
+describe("testing your own program with LMStudioSimulator.layerClient", () => {
+  const TestLive = LMStudioSimulator.layerClient({ loadMs: 0 })
+  it.layer(TestLive)("a shared simulator and client", (it) => {
+    it.effect("the program under test sees the simulator through LMStudioClient", () =>
+      Effect.gen(function*() {
+        const model = yield* Lms.llm(LLAMA)
+        assert.strictEqual(model.identifier, LLAMA)
+        const sim = yield* LMStudioSimulator.LMStudioSimulator
+        assert.deepStrictEqual((yield* sim.loaded).map((i) => i.identifier), [LLAMA])
+        yield* model.unload
+      }))
+  })
 })

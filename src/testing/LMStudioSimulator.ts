@@ -16,6 +16,8 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
+import type { LMStudioError } from "../LMStudioError.js"
+import * as LMStudioClientModule from "../LMStudioClient.js"
 import type { ModelInfo, ModelInstanceInfo } from "../ModelInfo.js"
 import { defaultCatalog } from "./catalog.js"
 import { handleConnection, sendFrame } from "./internal/connection.js"
@@ -346,3 +348,22 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
  */
 export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator> =>
   Layer.scoped(LMStudioSimulator, make(options))
+
+/**
+ * A simulator and an `LMStudioClient` pointed at it, for tests of programs that need the client:
+ *
+ * ```ts
+ * const TestLive = LMStudioSimulator.layerClient({ loadMs: 0 })
+ * it.layer(TestLive)("my app", (it) => { ... })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClient = (
+  options?: SimulatorOptions,
+  clientOptions?: Omit<LMStudioClientModule.Options, "baseUrl">
+): Layer.Layer<LMStudioSimulator | LMStudioClientModule.LMStudioClient, LMStudioError> =>
+  Layer.unwrapEffect(
+    Effect.map(LMStudioSimulator, (simulator) => LMStudioClientModule.layer({ ...clientOptions, baseUrl: simulator.url }))
+  ).pipe(Layer.provideMerge(layer(options)))
