@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import { spawn } from "node:child_process"
 import { LMStudioClient } from "../src/index.js"
 import { LMStudioSimulator } from "../src/testing/index.js"
-import { LLAMA, loadedIds, QWEN, setup } from "./support/harness.js"
+import { LLAMA, QWEN, settle, setup } from "./support/harness.js"
 import { acceptAll, listen } from "./support/scriptedServer.js"
 
 const TOKEN = "sk-lm-AbCd1234:0123456789abcdefGHIJ"
@@ -24,16 +24,6 @@ const within = (limit: Duration.DurationInput) => <A, E, R>(effect: Effect.Effec
 
 const connectionError = <A, E extends { _tag: string }>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && JSON.stringify(exit.cause).includes("ConnectionError")
-
-const settle = (sim: LMStudioSimulator.LMStudioSimulator.Service, expected: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 200; i++) {
-      const ids = yield* loadedIds(sim)
-      if (JSON.stringify(ids) === JSON.stringify([...expected].sort())) return
-      yield* Effect.sleep("10 millis")
-    }
-    assert.deepStrictEqual(yield* loadedIds(sim), [...expected].sort())
-  })
 
 describe("the server dies", () => {
   it.scopedLive("mid-load: the load fails promptly with a ConnectionError; the next call reconnects", () =>

@@ -9,29 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { LLAMA, loadedIds, NOMIC, QWEN, sent, setup } from "./support/harness.js"
-
-/** Polls until the simulator's loaded set equals `expected` (cleanup finishes asynchronously). */
-const eventuallyLoaded = (
-  sim: Effect.Effect.Success<ReturnType<typeof setup>>["sim"],
-  expected: ReadonlyArray<string>
-) =>
-  loadedIds(sim).pipe(
-    Effect.filterOrFail((ids) => JSON.stringify(ids) === JSON.stringify([...expected].sort())),
-    Effect.retry({ times: 100, schedule: undefined as never }),
-    Effect.orElse(() => loadedIds(sim)),
-    Effect.tap((ids) => Effect.sync(() => assert.deepStrictEqual(ids, [...expected].sort())))
-  )
-
-const settle = (sim: Effect.Effect.Success<ReturnType<typeof setup>>["sim"], expected: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 100; i++) {
-      const ids = yield* loadedIds(sim)
-      if (JSON.stringify(ids) === JSON.stringify([...expected].sort())) return
-      yield* Effect.sleep("10 millis")
-    }
-    assert.deepStrictEqual(yield* loadedIds(sim), [...expected].sort())
-  })
+import { LLAMA, loadedIds, NOMIC, QWEN, sent, settle, setup } from "./support/harness.js"
 
 describe("scoped resources", () => {
   it.scopedLive("loadNewInstanceScoped unloads on success, failure and interruption", () =>
@@ -226,4 +204,3 @@ describe("idle TTL (TestClock)", () => {
     }))
 })
 
-void eventuallyLoaded

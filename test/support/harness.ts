@@ -1,6 +1,7 @@
 /**
  * Test wiring: a simulator on a loopback port and an lmstudio-effect client pointed at it.
  */
+import { assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { LMStudioClient } from "../../src/index.js"
 import type { Options } from "../../src/LMStudioClient.js"
@@ -34,3 +35,14 @@ export const sent = (sim: LMStudioSimulator.LMStudioSimulator.Service, type?: st
 /** Identifiers the simulator has loaded, sorted. */
 export const loadedIds = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
   Effect.map(sim.loaded, (infos) => infos.map((i) => i.identifier).sort())
+
+/** Waits (up to ~2 s) until the simulator's loaded set equals `expected`; cleanup is asynchronous. */
+export const settle = (sim: LMStudioSimulator.LMStudioSimulator.Service, expected: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const want = JSON.stringify([...expected].sort())
+    for (let i = 0; i < 200; i++) {
+      if (JSON.stringify(yield* loadedIds(sim)) === want) return
+      yield* Effect.sleep("10 millis")
+    }
+    assert.deepStrictEqual(yield* loadedIds(sim), [...expected].sort())
+  })
