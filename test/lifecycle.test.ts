@@ -106,6 +106,26 @@ describe("cancellation leaves nothing loaded", () => {
       }))
   }
 
+  for (const stage of stages) {
+    it.scopedLive(`loadNewInstanceScoped interrupted ${stage.name} leaves nothing loaded`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+        const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(client.llm.loadNewInstanceScoped(LLAMA), Effect.never)))
+        yield* Effect.sleep(stage.after)
+        yield* Fiber.interrupt(fiber)
+        yield* settle(sim, [])
+      }))
+
+    it.scopedLive(`modelScoped interrupted ${stage.name} leaves nothing loaded`, () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
+        const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(client.embedding.modelScoped(NOMIC), Effect.never)))
+        yield* Effect.sleep(stage.after)
+        yield* Fiber.interrupt(fiber)
+        yield* settle(sim, [])
+      }))
+  }
+
   it.scopedLive("taking only the first events of a stream cancels the load", () =>
     Effect.gen(function*() {
       const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })

@@ -262,3 +262,55 @@ describe("port faults", () => {
       assert.isAtLeast(server.received.filter((r) => (r.frame as { type?: string }).type === "keepAlive").length, 3)
     }))
 })
+
+describe("port signals", () => {
+  it.scopedLive("a signal's values are rebuilt from patches; stopping unsubscribes", () =>
+    Effect.gen(function*() {
+      const server = yield* listen(acceptAll((peer, frame) => {
+        const f = frame as { type: string; subscribeId: number }
+        if (f.type !== "signalSubscribe") return
+        const update = (patches: Array<unknown>) => peer.send({ type: "signalUpdate", subscribeId: f.subscribeId, patches, tags: [] })
+        update([{ op: "replace", path: [], value: { models: ["a"], status: "idle" } }])
+        update([{ op: "add", path: ["models", 1], value: "b" }, { op: "replace", path: ["status"], value: "busy" }])
+        update([{ op: "remove", path: ["models", 0] }])
+      }))
+      const port = yield* makePort(server.url)
+      const values = yield* Stream.runCollect(Stream.take(port.subscribe("state"), 3))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(values), [
+        { models: ["a"], status: "idle" },
+        { models: ["a", "b"], status: "busy" },
+        { models: ["b"], status: "busy" }
+      ])
+      yield* Effect.sleep("30 millis")
+      const frames = server.received.map((r) => r.frame as { type?: string })
+      assert.deepStrictEqual(frames.slice(1).map((f) => f.type), ["signalSubscribe", "signalUnsubscribe"])
+    }))
+
+  it.scopedLive("a signalError fails the stream with the decoded error", () =>
+    Effect.gen(function*() {
+      const server = yield* listen(acceptAll((peer, frame) => {
+        const f = frame as { type: string; subscribeId: number }
+        if (f.type === "signalSubscribe") peer.send({ type: "signalError", subscribeId: f.subscribeId, error: { title: "No such signal" } })
+      }))
+      const port = yield* makePort(server.url)
+      const error = yield* Effect.flip(Stream.runCollect(port.subscribe("nope")))
+      assert.strictEqual(error._tag, "ServerError")
+      assert.include(error.message, "No such signal")
+    }))
+
+  it.scopedLive("channelAck frames are accepted and ignored", () =>
+    Effect.gen(function*() {
+      const server = yield* listen(acceptAll((peer, frame) => {
+        const f = frame as { type: string; channelId: number }
+        if (f.type !== "channelCreate") return
+        peer.send({ type: "channelAck", channelId: f.channelId, ackId: 1 })
+        peer.send({ type: "channelSend", channelId: f.channelId, message: "x", ackId: 2 })
+        peer.send({ type: "channelClose", channelId: f.channelId })
+      }))
+      const port = yield* makePort(server.url)
+      const channel = yield* port.openChannel("c", undefined)
+      const packets = yield* Stream.runCollect(Mailbox.toStream(channel.packets))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(packets), ["x"])
+      assert.deepStrictEqual(server.received[1]?.frame, { type: "channelCreate", endpoint: "c", channelId: 0 }, "no creationParameter key")
+    }))
+})

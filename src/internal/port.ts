@@ -32,6 +32,7 @@ import type { WebSocket as WS } from "ws"
 import { AuthenticationError, ConnectionError, type LMStudioError, ProtocolError } from "../LMStudioError.js"
 import type { Credentials } from "./credentials.js"
 import { type ClientMessage, decodeAuthResult, decodeServerMessage, type ServerMessage } from "./protocol/messages.js"
+import { applyPatches } from "./protocol/patches.js"
 import { type ErrorContext, fromServerError } from "./serverErrors.js"
 import { makeWebSocket } from "./webSocket.js"
 
@@ -96,6 +97,13 @@ interface OpenChannel {
   readonly onPacket?: ((packet: unknown) => void) | undefined
 }
 
+interface Subscription {
+  readonly context: ErrorContext
+  readonly mailbox: Mailbox.Mailbox<unknown, LMStudioError>
+  /** The signal's current value, rebuilt from the patches received so far. */
+  value: unknown
+}
+
 const MAX_WARNINGS = 5
 
 /** The state of one socket: what is pending on it and how to write to it. */
@@ -108,7 +116,7 @@ class Connection {
   pingAck: Deferred.Deferred<void> | undefined = undefined
   readonly calls = new Map<number, PendingCall>()
   readonly channels = new Map<number, OpenChannel>()
-  readonly subscriptions = new Map<number, OpenChannel>()
+  readonly subscriptions = new Map<number, Subscription>()
 
   constructor(readonly url: string) {}
 
@@ -197,7 +205,8 @@ class Connection {
       case "writableSignalUpdate": {
         const subscription = this.subscriptions.get(message.subscribeId)
         if (subscription === undefined) return // the official client drops these silently (§2.6)
-        for (const patch of message.patches) subscription.mailbox.unsafeOffer(patch)
+        subscription.value = applyPatches(subscription.value, message.patches)
+        subscription.mailbox.unsafeOffer(subscription.value)
         return
       }
       case "signalError":
@@ -453,7 +462,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       const conn = yield* connection
       const mailbox = yield* Mailbox.make<unknown, LMStudioError>()
       const subscribeId = conn.nextSubscribeId++
-      conn.subscriptions.set(subscribeId, { context: { endpoint }, mailbox })
+      conn.subscriptions.set(subscribeId, { context: { endpoint }, mailbox, value: undefined })
       yield* Effect.addFinalizer(() =>
         conn.subscriptions.delete(subscribeId)
           ? Effect.ignore(conn.send({ type: "signalUnsubscribe", subscribeId }))
