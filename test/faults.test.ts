@@ -96,8 +96,9 @@ describe("malformed frames", () => {
   it.scopedLive("garbage from the simulator disturbs no call in flight", () =>
     Effect.gen(function*() {
       const { client, sim } = yield* setup({ loadMs: 100 })
-      const load = yield* Effect.fork(client.llm.loadNewInstance(LLAMA))
-      yield* Effect.sleep("20 millis")
+      const started = yield* Deferred.make<void>()
+      const load = yield* Effect.fork(client.llm.loadNewInstance(LLAMA, { onProgress: () => Deferred.succeed(started, undefined) }))
+      yield* Deferred.await(started)
       for (const frame of ["{not json", "[]", "42", JSON.stringify({ type: "mystery" }), JSON.stringify({ type: "rpcResult", callId: 99_999, result: 1 }), JSON.stringify({ type: "channelSend", channelId: 99_999, message: {} })]) {
         yield* sim.faults.sendRaw("llm", frame)
       }

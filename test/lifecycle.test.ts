@@ -200,9 +200,9 @@ describe("beyond the official clients", () => {
 
   it.scopedLive("progress resets the inactivity timer", () =>
     Effect.gen(function*() {
-      // 10 steps over 400 ms: never 100 ms without a packet, though the whole load takes longer.
-      const { client } = yield* setup({ loadMs: 400, progressSteps: 10 })
-      const model = yield* client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "150 millis" })
+      // A packet every 50 ms for 1.2 s: the whole load takes three times the 400 ms timeout.
+      const { client } = yield* setup({ loadMs: 1200, progressSteps: 24 })
+      const model = yield* client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "400 millis" })
       assert.strictEqual(model.identifier, LLAMA)
     }))
 })

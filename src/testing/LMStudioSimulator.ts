@@ -127,7 +127,7 @@ export interface Faults {
    * than `progressSteps`: after the last one). Nothing is left loaded.
    */
   readonly dropAfterProgress: (n: number) => Effect.Effect<void>
-  /** Sends `text` verbatim (e.g. malformed JSON) to every open connection of `namespace`. */
+  /** Sends `text` verbatim (e.g. malformed JSON) to every authenticated connection of `namespace`. */
   readonly sendRaw: (namespace: string, text: string) => Effect.Effect<void>
   /** Delays every reply (RPC results/errors, channel packets, closes) by `ms`; `null` stops. */
   readonly delayReplies: (ms: number | null) => Effect.Effect<void>
@@ -287,7 +287,8 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
       dropAfterProgress: (n) => setFault((f) => void (f.dropAfterProgress = Math.max(0, Math.floor(n)))),
       sendRaw: (namespace, text) =>
         Effect.flatMap(sockets, (entries) =>
-          Effect.forEach(entries.filter((e) => e.namespace === namespace), (e) => sendFrame(sim, e, text), {
+          // Only to authenticated sockets: before its auth reply a client reads any frame as that reply.
+          Effect.forEach(entries.filter((e) => e.namespace === namespace && e.authenticated), (e) => sendFrame(sim, e, text), {
             discard: true
           })),
       delayReplies: (ms) => setFault((f) => void (f.delayMs = ms)),
