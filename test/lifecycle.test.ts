@@ -147,6 +147,18 @@ describe("cancellation leaves nothing loaded", () => {
       }
     }))
 
+  it.scopedLive("model(key) interrupted right as the load succeeds leaves nothing loaded either", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 10, progressSteps: 2 })
+      for (const delay of [0, 2, 4, 6, 8, 10, 12, 14, 16, 20]) {
+        const fiber = yield* Effect.fork(client.llm.model(LLAMA))
+        yield* Effect.sleep(`${delay} millis`)
+        const exit = yield* Fiber.interrupt(fiber)
+        if (Exit.isSuccess(exit)) yield* exit.value.unload
+        yield* settle(sim, [])
+      }
+    }))
+
   it.scopedLive("a failing onProgress callback cancels the load and unloads", () =>
     Effect.gen(function*() {
       const { client, sim } = yield* setup({ loadMs: 100, progressSteps: 10 })

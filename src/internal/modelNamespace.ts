@@ -342,16 +342,6 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     )
   }
 
-  const withLoadSpan = (method: string, key: unknown) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.withSpan(
-      Effect.tap(effect, (value) =>
-        value !== null && typeof value === "object" && "identifier" in value && typeof value.identifier === "string"
-          ? Effect.annotateCurrentSpan("lmstudio.identifier", value.identifier)
-          : Effect.void),
-      spanName(method),
-      { attributes: { "lmstudio.model_key": typeof key === "string" ? key : String(key) }, kind: "client" }
-    )
-
   // ------------------------------------------------------------------------------------------
   // Get-or-load with single flight
   // ------------------------------------------------------------------------------------------
@@ -400,11 +390,19 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
         (_, exit) =>
           Effect.suspend(() => {
             entry.waiters--
-            if (Exit.isInterrupted(exit) && entry.waiters === 0 && entry.fiber !== undefined) {
-              if (inFlight.get(request.modelKey) === entry) inFlight.delete(request.modelKey)
-              return Fiber.interrupt(entry.fiber)
-            }
-            return Effect.void
+            const fiber = entry.fiber
+            if (!Exit.isInterrupted(exit) || entry.waiters > 0 || fiber === undefined) return Effect.void
+            // The last waiter gave up: stop the load, and if it finished anyway, undo it.
+            if (inFlight.get(request.modelKey) === entry) inFlight.delete(request.modelKey)
+            return Effect.gen(function*() {
+              yield* Fiber.interrupt(fiber)
+              const done = yield* Deferred.poll(entry.result)
+              if (done._tag === "None") return
+              const result = yield* Effect.exit(done.value)
+              if (Exit.isSuccess(result) && result.value.loadedByThisCall) {
+                yield* Effect.ignore(unloadReliably(identifierOf(result.value.handle)))
+              }
+            })
           })
       ).pipe(Effect.map((loaded) => ({ loaded, initiator })))
     }).pipe(Effect.flatten)
@@ -441,43 +439,52 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   // The namespace
   // ------------------------------------------------------------------------------------------
 
-  const anyModel = port.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true }).pipe(
-    Effect.mapError((error) =>
-      error._tag === "ModelNotFoundError"
-        ? new ModelNotFoundError({
-          title: `No ${domain.noun} is loaded`,
-          suggestion: `Load one with client.${domain.name}.model("<model key>") (or loadNewInstance), or load it ` +
-            "in LM Studio; list what is downloaded with client.system.listDownloadedModels().",
-          ...(error.cause === undefined ? {} : { cause: error.cause })
-        })
-        : error
-    ),
-    Effect.flatMap((result) => Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))),
-    Effect.map(handleFor),
-    Effect.withSpan(spanName("model"), { kind: "client" })
-  )
+  /** A traced public operation: `LMStudio.<domain>.<method>`, a client span. */
+  const traced = (method: string) => Effect.fn(spanName(method), { kind: "client" })
+  const identifierOf = (handle: Handle) => (handle as { readonly identifier: string }).identifier
+  const annotateKey = (key: unknown) => Effect.annotateCurrentSpan("lmstudio.model_key", String(key))
+  const annotateHandle = (handle: Handle) => Effect.annotateCurrentSpan("lmstudio.identifier", identifierOf(handle))
 
-  const model = ((key?: string, options?: Api.ModelOptions<Config>) => {
-    if (key === undefined && options === undefined) return anyModel
-    return prepare("getOrLoad", key, options).pipe(
-      Effect.flatMap((request) => sharedGetOrLoad(request, options?.onProgress)),
-      Effect.map(({ loaded }) => loaded.handle),
-      withLoadSpan("model", key)
-    )
-  }) as Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["model"]
+  const anyModel = traced("model")(function*() {
+    const result = yield* port.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true })
+      .pipe(
+        Effect.mapError((error) =>
+          error._tag === "ModelNotFoundError"
+            ? new ModelNotFoundError({
+              title: `No ${domain.noun} is loaded`,
+              suggestion: `Load one with client.${domain.name}.model("<model key>") (or loadNewInstance), or ` +
+                "load it in LM Studio; list what is downloaded with client.system.listDownloadedModels().",
+              ...(error.cause === undefined ? {} : { cause: error.cause })
+            })
+            : error
+        )
+      )
+    const handle = handleFor(yield* Effect.mapError(decodeInstance(result), protocolError("getModelInfo")))
+    yield* annotateHandle(handle)
+    return handle
+  })
+
+  const getOrLoad = traced("model")(function*(key: string, options?: Api.ModelOptions<Config>) {
+    yield* annotateKey(key)
+    const request = yield* prepare("getOrLoad", key, options)
+    const { loaded } = yield* sharedGetOrLoad(request, options?.onProgress)
+    yield* annotateHandle(loaded.handle)
+    return loaded.handle
+  })
+
+  const model = ((key?: string, options?: Api.ModelOptions<Config>) =>
+    key === undefined && options === undefined ? anyModel() : getOrLoad(key as string, options)) as Api.ModelNamespace<
+      Handle,
+      Info,
+      InstanceInfo,
+      Config
+    >["model"]
 
   // ------------------------------------------------------------------------------------------
   // Instances owned by scopes: unloaded by their scope, or by the client's scope if it closes first
   // ------------------------------------------------------------------------------------------
 
   const owned = new Set<string>()
-
-  /** Marks an instance as owned and unloads it when the current scope closes (once). */
-  const own = (identifier: string) =>
-    Effect.suspend(() => {
-      owned.add(identifier)
-      return Effect.addFinalizer(() => releaseOwned(identifier))
-    })
 
   const releaseOwned = (identifier: string) =>
     Effect.suspend(() => owned.delete(identifier) ? Effect.ignore(unloadReliably(identifier)) : Effect.void)
@@ -500,60 +507,67 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     Effect.forEach([...owned], releaseOwned, { concurrency: "unbounded", discard: true })
   )
 
-  const modelScoped: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelScoped"] = (key, options) =>
-    Effect.uninterruptibleMask((restore) =>
-      prepare("getOrLoad", key, options).pipe(
-        Effect.flatMap((request) => restore(sharedGetOrLoad(request, options?.onProgress))),
-        Effect.tap(({ initiator, loaded }) =>
-          initiator && loaded.loadedByThisCall ? own((loaded.handle as { identifier: string }).identifier) : Effect.void
-        ),
-        Effect.map(({ loaded }) => loaded.handle)
-      )
-    ).pipe(withLoadSpan("modelScoped", key))
+  const modelScoped = traced("modelScoped")(function*(key: string, options?: Api.ModelOptions<Config>) {
+    yield* annotateKey(key)
+    const request = yield* prepare("getOrLoad", key, options)
+    // Finalizer first: if this call turns out to be the one that loaded the model, it is unloaded.
+    let loadedHere: string | undefined
+    yield* Effect.addFinalizer(() => loadedHere === undefined ? Effect.void : releaseOwned(loadedHere))
+    const { loaded } = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.tap(restore(sharedGetOrLoad(request, options?.onProgress)), ({ initiator, loaded }) =>
+        Effect.sync(() => {
+          if (initiator && loaded.loadedByThisCall) {
+            loadedHere = identifierOf(loaded.handle)
+            owned.add(loadedHere)
+          }
+        }))
+    )
+    yield* annotateHandle(loaded.handle)
+    return loaded.handle
+  })
 
   const modelStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelStream"] = (key, options) =>
     Stream.unwrap(Effect.map(prepare("getOrLoad", key, options), loadEvents))
 
-  const loadNewInstance: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstance"] = (key, options) =>
-    prepare("loadModel", key, options).pipe(
-      Effect.flatMap((request) => runLoad(loadEvents(request), options?.onProgress)),
-      Effect.map((loaded) => loaded.handle),
-      withLoadSpan("loadNewInstance", key)
-    )
+  const loadNewInstance = traced("loadNewInstance")(function*(key: string, options?: Api.LoadOptions<Config>) {
+    yield* annotateKey(key)
+    const request = yield* prepare("loadModel", key, options)
+    const { handle } = yield* runLoad(loadEvents(request), options?.onProgress)
+    yield* annotateHandle(handle)
+    return handle
+  })
 
-  const loadNewInstanceScoped: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstanceScoped"] = (
-    key,
-    options
-  ) =>
-    Effect.gen(function*() {
+  const loadNewInstanceScoped = traced("loadNewInstanceScoped")(
+    function*(key: string, options?: Api.LoadOptions<Config>) {
+      yield* annotateKey(key)
       const request = yield* prepare("loadModel", key, options)
       // Finalizer first: whatever happens after this point, a delivered instance is unloaded.
       let identifier: string | undefined
       yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : releaseOwned(identifier))
-      const loaded = yield* runLoad(loadEvents(request), options?.onProgress, (event) => {
-        identifier = (event.handle as { identifier: string }).identifier
+      const { handle } = yield* runLoad(loadEvents(request), options?.onProgress, (event) => {
+        identifier = identifierOf(event.handle)
         owned.add(identifier)
       })
-      return loaded.handle
-    }).pipe(withLoadSpan("loadNewInstanceScoped", key))
+      yield* annotateHandle(handle)
+      return handle
+    }
+  )
 
   const loadNewInstanceStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstanceStream"] = (
     key,
     options
   ) => Stream.unwrap(Effect.map(prepare("loadModel", key, options), loadEvents))
 
-  const unload = (identifier: string) =>
-    Validate.keyString("identifier", identifier).pipe(
-      Effect.flatMap(unloadIdentifier),
-      Effect.withSpan(spanName("unload"), { attributes: { "lmstudio.identifier": String(identifier) }, kind: "client" })
-    )
+  const unload = traced("unload")(function*(identifier: string) {
+    yield* Effect.annotateCurrentSpan("lmstudio.identifier", String(identifier))
+    yield* unloadIdentifier(yield* Validate.keyString("identifier", identifier))
+  })
 
-  const listLoaded = () =>
-    port.call("listLoaded").pipe(
-      Effect.flatMap((result) => Effect.mapError(decodeInstances(result), protocolError("listLoaded"))),
-      Effect.map((infos) => infos.map(handleFor)),
-      Effect.withSpan(spanName("listLoaded"), { kind: "client" })
-    )
+  const listLoaded = traced("listLoaded")(function*() {
+    const result = yield* port.call("listLoaded")
+    const infos = yield* Effect.mapError(decodeInstances(result), protocolError("listLoaded"))
+    return infos.map(handleFor)
+  })
 
   const toQuery = (query: string | ModelQuery | undefined): Effect.Effect<ModelQuery, InvalidArgumentError> =>
     query === undefined
@@ -562,19 +576,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       ? Effect.map(Validate.keyString("query", query), (identifier) => ({ identifier }))
       : Effect.succeed(query)
 
-  const getModelInfo = (query?: string | ModelQuery) =>
-    toQuery(query).pipe(
-      Effect.flatMap((q) => port.call("getModelInfo", { specifier: { type: "query", query: q }, throwIfNotFound: true })),
-      Effect.flatMap((result) => Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))),
-      Effect.withSpan(spanName("getModelInfo"), { kind: "client" })
-    )
+  const getModelInfo = traced("getModelInfo")(function*(query?: string | ModelQuery) {
+    const q = yield* toQuery(query)
+    const result = yield* port.call("getModelInfo", { specifier: { type: "query", query: q }, throwIfNotFound: true })
+    return yield* Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))
+  })
 
-  const listDownloaded = () =>
-    listDownloadedModels.pipe(
-      Effect.map((models) => models.filter(domain.isInfo)),
-      Effect.flatMap((models) => Effect.mapError(decodeInfos(models), protocolError("listDownloadedModels"))),
-      Effect.withSpan(spanName("listDownloaded"), { kind: "client" })
-    )
+  const listDownloaded = traced("listDownloaded")(function*() {
+    const models = (yield* listDownloadedModels).filter(domain.isInfo)
+    return yield* Effect.mapError(decodeInfos(models), protocolError("listDownloadedModels"))
+  })
 
   const namespace: Api.ModelNamespace<Handle, Info, InstanceInfo, Config> = {
     model,
