@@ -47,5 +47,5 @@ export const domain: Domain<
   configToFields: LoadConfig.embeddingConfigToKVFields,
   configFromKV: LoadConfig.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
-  makeHandle: (base) => ({ _tag: "EmbeddingHandle", ...base })
+  handleTag: "EmbeddingHandle"
 }

@@ -183,14 +183,14 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
         Effect.flatMap((models) =>
           Effect.mapError(decodeInfos(models), (e) => new ProtocolError({ endpoint: "listDownloadedModels", detail: e.message }))
         ),
-        Effect.withSpan("LMStudio.system.listDownloadedModels", { kind: "client" })
+        Effect.withSpan("LMStudio.system.listDownloadedModels", { kind: "client", captureStackTrace: false })
       ),
     version: () =>
       systemPort.call("version").pipe(
         Effect.flatMap((result) =>
           Effect.mapError(decodeVersion(result), (e) => new ProtocolError({ endpoint: "version", detail: e.message }))
         ),
-        Effect.withSpan("LMStudio.system.version", { kind: "client" })
+        Effect.withSpan("LMStudio.system.version", { kind: "client", captureStackTrace: false })
       )
   }
 

@@ -37,5 +37,5 @@ export const domain: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, 
   configToFields: LoadConfig.llmConfigToKVFields,
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
-  makeHandle: (base) => ({ _tag: "LlmHandle", ...base })
+  handleTag: "LlmHandle"
 }

@@ -50,7 +50,8 @@ export interface Domain<Info, InstanceInfo extends InstanceInfoBase, Config, Han
   readonly configToFields: (config: Config) => ReadonlyArray<KVConfigField>
   readonly configFromKV: (kv: KVConfig) => Config
   readonly contextLengthKey: string
-  readonly makeHandle: (base: Api.ModelHandle<InstanceInfo, Config>) => Handle
+  /** The `_tag` of this domain's handles. */
+  readonly handleTag: Handle extends { readonly _tag: infer Tag } ? Tag : never
 }
 
 /** Client-wide defaults that each call may override. */
@@ -129,13 +130,14 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
 
   const unloadIdentifier = (identifier: string) => Effect.asVoid(port.call("unloadModel", { identifier }))
 
-  const handleFor = (info: InstanceInfo): Handle => {
-    const specifier = { type: "instanceReference", instanceReference: info.instanceReference }
-    const attributes = { "lmstudio.identifier": info.identifier, "lmstudio.model_key": info.modelKey }
-    const getInfo: Effect.Effect<InstanceInfo, LMStudioError> = port.call("getModelInfo", {
-      specifier,
-      throwIfNotFound: false
-    }).pipe(
+  const spanOptions = (info: InstanceInfo) => ({
+    attributes: { "lmstudio.identifier": info.identifier, "lmstudio.model_key": info.modelKey },
+    captureStackTrace: false
+  })
+  const specifierOf = (info: InstanceInfo) => ({ type: "instanceReference", instanceReference: info.instanceReference })
+
+  const getInfoOf = (info: InstanceInfo): Effect.Effect<InstanceInfo, LMStudioError> =>
+    port.call("getModelInfo", { specifier: specifierOf(info), throwIfNotFound: false }).pipe(
       Effect.flatMap((result): Effect.Effect<InstanceInfo, LMStudioError> =>
         result === undefined
           ? Effect.fail(
@@ -147,28 +149,48 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           : Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))
       )
     )
-    const loadConfig = port.call("getLoadConfig", { specifier }).pipe(
+
+  const loadConfigOf = (info: InstanceInfo) =>
+    port.call("getLoadConfig", { specifier: specifierOf(info) }).pipe(
       Effect.flatMap((result) => Effect.mapError(decodeKV(result), protocolError("getLoadConfig")))
     )
-    return domain.makeHandle({
-      identifier: info.identifier,
-      modelKey: info.modelKey,
-      info,
-      unload: unloadIdentifier(info.identifier).pipe(Effect.withSpan(spanName("handle.unload"), { attributes })),
-      getInfo: getInfo.pipe(Effect.withSpan(spanName("handle.getInfo"), { attributes })),
-      getLoadConfig: loadConfig.pipe(
+
+  /**
+   * Handles are cheap to make (a list of 100 instances makes 100): their effects are built on
+   * access, from the prototype.
+   */
+  class HandleImpl implements Api.ModelHandle<InstanceInfo, Config> {
+    readonly _tag = domain.handleTag
+    readonly identifier: string
+    readonly modelKey: string
+    constructor(readonly info: InstanceInfo) {
+      this.identifier = info.identifier
+      this.modelKey = info.modelKey
+    }
+    get unload() {
+      return unloadIdentifier(this.identifier).pipe(Effect.withSpan(spanName("handle.unload"), spanOptions(this.info)))
+    }
+    get getInfo() {
+      return getInfoOf(this.info).pipe(Effect.withSpan(spanName("handle.getInfo"), spanOptions(this.info)))
+    }
+    get getLoadConfig() {
+      return loadConfigOf(this.info).pipe(
         Effect.map(domain.configFromKV),
-        Effect.withSpan(spanName("handle.getLoadConfig"), { attributes })
-      ),
-      getContextLength: loadConfig.pipe(
+        Effect.withSpan(spanName("handle.getLoadConfig"), spanOptions(this.info))
+      )
+    }
+    get getContextLength() {
+      return loadConfigOf(this.info).pipe(
         Effect.flatMap((kv) => {
           const value = kv.fields.find((field) => field.key === domain.contextLengthKey)?.value
-          return typeof value === "number" ? Effect.succeed(value) : Effect.map(getInfo, (i) => i.contextLength)
+          return typeof value === "number" ? Effect.succeed(value) : Effect.map(getInfoOf(this.info), (i) => i.contextLength)
         }),
-        Effect.withSpan(spanName("handle.getContextLength"), { attributes })
+        Effect.withSpan(spanName("handle.getContextLength"), spanOptions(this.info))
       )
-    })
+    }
   }
+
+  const handleFor = (info: InstanceInfo): Handle => new HandleImpl(info) as unknown as Handle
 
   // ------------------------------------------------------------------------------------------
   // Validation (before any I/O)
@@ -231,7 +253,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       // answers the cancel delays the caller by at most `cancelWait`.
       const fiber = yield* Effect.forkIn(Effect.interruptible(cleanUp), clientScope)
       yield* Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.await(fiber)), defaults.cancelWait))
-    }).pipe(Effect.withSpan(spanName("cancelLoad")))
+    }).pipe(Effect.withSpan(spanName("cancelLoad"), { captureStackTrace: false }))
 
   /**
    * Opens the load channel and turns its packets into load events, ending with `Loaded`. If the
@@ -440,7 +462,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   // ------------------------------------------------------------------------------------------
 
   /** A traced public operation: `LMStudio.<domain>.<method>`, a client span. */
-  const traced = (method: string) => Effect.fn(spanName(method), { kind: "client" })
+  const traced = (method: string) => Effect.fn(spanName(method), { kind: "client", captureStackTrace: false })
   const identifierOf = (handle: Handle) => (handle as { readonly identifier: string }).identifier
   const annotateKey = (key: unknown) => Effect.annotateCurrentSpan("lmstudio.model_key", String(key))
   const annotateHandle = (handle: Handle) => Effect.annotateCurrentSpan("lmstudio.identifier", identifierOf(handle))
