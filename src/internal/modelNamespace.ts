@@ -9,6 +9,8 @@
  *
  * @internal
  */
+import * as Chunk from "effect/Chunk"
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -256,113 +258,170 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     }).pipe(Effect.withSpan(spanName("cancelLoad"), { captureStackTrace: false }))
 
   /**
-   * Opens the load channel and turns its packets into load events, ending with `Loaded`. If the
-   * stream stops before `Loaded` reached the consumer, the load is cancelled and cleaned up.
+   * Reads the packets of one load channel into load events. It remembers what it saw, so that
+   * cleanup knows whether the server loaded something and whether the caller received it.
    */
-  const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
-    Stream.unwrapScoped(Effect.gen(function*() {
-      // Set as soon as a packet saying "loaded by this call" arrives, whether or not it is consumed.
-      let serverLoaded: string | undefined
-      let delivered = false // `Loaded` was handed to the consumer
-      let terminal = false // a terminal packet was decoded
-      let lastProgress = -1
+  class LoadReader {
+    lastProgress = -1
+    /** A terminal packet was read. */
+    terminal = false
+    /** `Loaded` reached the caller: from then on the instance is the caller's. */
+    delivered = false
+    /** Set as soon as a "loaded by this call" packet arrives, whether or not it was read. */
+    serverLoaded: string | undefined = undefined
+    /** Clock time of the last packet, for the inactivity timeout. */
+    lastActivity: number
+
+    constructor(readonly request: LoadRequest, readonly clock: Clock.Clock) {
+      this.lastActivity = clock.unsafeCurrentTimeMillis()
+    }
+
+    readonly onPacket = (packet: unknown): void => {
+      this.lastActivity = this.clock.unsafeCurrentTimeMillis()
+      if (isLoadedPacket(packet)) this.serverLoaded = packet.info.identifier
+    }
+
+    /** The events of one packet (none for repeated progress), or why the packet is malformed. */
+    read(raw: unknown): ReadonlyArray<Event<Handle, Info>> | ProtocolError {
+      const decoded = decodePacket(raw)
+      if (Either.isLeft(decoded)) return protocolError(this.request.endpoint)(decoded.left)
+      const packet = decoded.right
+      switch (packet.type) {
+        case "resolved":
+          return [{ _tag: "Resolved", info: packet.info, identifier: undefined, ambiguous: packet.ambiguous ?? [] }]
+        case "startLoading":
+          return [{ _tag: "Resolved", info: packet.info, identifier: packet.identifier, ambiguous: [] }]
+        case "progress":
+        case "loadProgress": {
+          const progress = Math.min(1, Math.max(0, packet.progress))
+          if (!(progress > this.lastProgress)) return [] // repeats and regressions are dropped
+          this.lastProgress = progress
+          return [{ _tag: "Progress", progress }]
+        }
+        case "unloadingOtherJITModel":
+          return [{ _tag: "UnloadingOtherJitModel", info: packet.info }]
+        case "success":
+        case "loadSuccess":
+        case "alreadyLoaded": {
+          const byThisCall = packet.type !== "alreadyLoaded"
+          this.terminal = true
+          const loaded: Event<Handle, Info> = { _tag: "Loaded", handle: handleFor(packet.info), loadedByThisCall: byThisCall }
+          if (!byThisCall || this.lastProgress >= 1) return [loaded]
+          this.lastProgress = 1
+          return [{ _tag: "Progress", progress: 1 }, loaded]
+        }
+      }
+    }
+
+    endedWithoutModel(): ProtocolError {
+      return new ProtocolError({
+        endpoint: this.request.endpoint,
+        detail: "the load channel closed before the model was loaded"
+      })
+    }
+
+    timeout(): LoadTimeoutError {
+      return new LoadTimeoutError({
+        modelKey: this.request.modelKey,
+        inactivityMillis: Duration.toMillis(this.request.inactivity)
+      })
+    }
+  }
+
+  /**
+   * Opens the load channel for the life of the current scope. Unless the reader delivered the
+   * handle by then, closing the scope cancels the load and undoes what the server did anyway.
+   */
+  const openLoad = (request: LoadRequest) =>
+    Effect.gen(function*() {
+      const reader = new LoadReader(request, yield* Effect.clock)
       const channel = yield* port.openChannel(request.endpoint, request.creationParameter, {
         context: {
           endpoint: request.endpoint,
           ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
         },
-        onPacket: (packet) => {
-          if (isLoadedPacket(packet)) serverLoaded = packet.info.identifier
-        }
+        onPacket: reader.onPacket
       })
-      yield* Effect.addFinalizer(() => delivered ? Effect.void : cancelAndCleanUp(channel, () => serverLoaded))
-
-      const toEvents = (raw: unknown): Effect.Effect<ReadonlyArray<Event<Handle, Info>>, ProtocolError> => {
-        const decoded = decodePacket(raw)
-        if (Either.isLeft(decoded)) return Effect.fail(protocolError(request.endpoint)(decoded.left))
-        const packet = decoded.right
-        switch (packet.type) {
-          case "resolved":
-            return Effect.succeed([{ _tag: "Resolved", info: packet.info, identifier: undefined, ambiguous: packet.ambiguous ?? [] }])
-          case "startLoading":
-            return Effect.succeed([{ _tag: "Resolved", info: packet.info, identifier: packet.identifier, ambiguous: [] }])
-          case "progress":
-          case "loadProgress": {
-            const progress = Math.min(1, Math.max(0, packet.progress))
-            if (!(progress > lastProgress)) return Effect.succeed([]) // repeats and regressions are dropped
-            lastProgress = progress
-            return Effect.succeed([{ _tag: "Progress", progress }])
-          }
-          case "unloadingOtherJITModel":
-            return Effect.succeed([{ _tag: "UnloadingOtherJitModel", info: packet.info }])
-          case "success":
-          case "loadSuccess":
-          case "alreadyLoaded": {
-            const byThisCall = packet.type !== "alreadyLoaded"
-            terminal = true
-            const events: Array<Event<Handle, Info>> = []
-            if (byThisCall && lastProgress < 1) {
-              lastProgress = 1
-              events.push({ _tag: "Progress", progress: 1 })
-            }
-            events.push({ _tag: "Loaded", handle: handleFor(packet.info), loadedByThisCall: byThisCall })
-            return Effect.succeed(events)
-          }
-        }
-      }
-
-      const endedWithoutModel = Stream.suspend(() =>
-        !terminal
-          ? Stream.fail(new ProtocolError({ endpoint: request.endpoint, detail: "the load channel closed before the model was loaded" }))
-          : Stream.empty
+      yield* Effect.addFinalizer(() =>
+        reader.delivered ? Effect.void : cancelAndCleanUp(channel, () => reader.serverLoaded)
       )
+      return { channel, reader }
+    })
 
+  /** Fails with `LoadTimeoutError` once no packet arrived for the request's inactivity period. */
+  const watchdog = (reader: LoadReader): Effect.Effect<never, LoadTimeoutError> => {
+    const limit = Duration.toMillis(reader.request.inactivity)
+    const check: Effect.Effect<never, LoadTimeoutError> = Effect.suspend(() => {
+      const idle = reader.clock.unsafeCurrentTimeMillis() - reader.lastActivity
+      return idle >= limit ? Effect.fail(reader.timeout()) : Effect.zipRight(Effect.sleep(limit - idle), check)
+    })
+    return check
+  }
+
+  /**
+   * Opens the load channel and turns its packets into load events, ending with `Loaded`. If the
+   * stream stops before `Loaded` reached the consumer, the load is cancelled and cleaned up.
+   */
+  const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
+    Stream.unwrapScoped(Effect.map(openLoad(request), ({ channel, reader }) => {
       const packets = Mailbox.toStream(channel.packets)
       const guarded = Duration.isFinite(request.inactivity)
-        ? Stream.timeoutFail(
-          packets,
-          () => new LoadTimeoutError({ modelKey: request.modelKey, inactivityMillis: Duration.toMillis(request.inactivity) }),
-          request.inactivity
-        )
+        ? Stream.timeoutFail(packets, () => reader.timeout(), request.inactivity)
         : packets
       return guarded.pipe(
-        Stream.mapEffect(toEvents),
-        Stream.flattenIterables,
+        Stream.mapChunksEffect((chunk) => {
+          const events: Array<Event<Handle, Info>> = []
+          for (const raw of chunk) {
+            const read = reader.read(raw)
+            if (read instanceof ProtocolError) return Effect.fail(read)
+            events.push(...read)
+          }
+          return Effect.succeed(Chunk.unsafeFromArray(events))
+        }),
         Stream.takeUntil((event) => event._tag === "Loaded"),
-        Stream.concat(endedWithoutModel),
+        Stream.concat(Stream.suspend(() => reader.terminal ? Stream.empty : Stream.fail(reader.endedWithoutModel()))),
         Stream.tap((event) =>
           event._tag === "Loaded"
             ? Effect.sync(() => {
-              delivered = true
+              reader.delivered = true
             })
             : Effect.void
         )
       )
     }))
 
-  /** Runs a load stream for its handle, feeding progress to the callback. */
+  /**
+   * Runs a load for its handle, feeding progress to the callback: a plain loop over the
+   * channel's packets, which keeps per-packet work small.
+   */
   const runLoad = (
-    events: Stream.Stream<Event<Handle, Info>, LMStudioError>,
+    request: LoadRequest,
     onProgress: ((progress: number) => Effect.Effect<void>) | undefined,
     onLoaded?: (event: LoadEvent.Loaded<Handle>) => void
-  ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> => {
-    let result: LoadEvent.Loaded<Handle> | undefined
-    return events.pipe(
-      Stream.runForEach((event) => {
-        if (event._tag === "Progress") return onProgress === undefined ? Effect.void : onProgress(event.progress)
-        if (event._tag === "Loaded") {
-          result = event
-          onLoaded?.(event)
+  ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> =>
+    Effect.scoped(Effect.gen(function*() {
+      const { channel, reader } = yield* openLoad(request)
+      const loop = Effect.gen(function*() {
+        while (true) {
+          const [chunk, done] = yield* channel.packets.takeAll
+          for (const raw of chunk) {
+            const events = reader.read(raw)
+            if (events instanceof ProtocolError) return yield* events
+            for (const event of events) {
+              if (event._tag === "Progress") {
+                if (onProgress !== undefined) yield* onProgress(event.progress)
+              } else if (event._tag === "Loaded") {
+                reader.delivered = true
+                onLoaded?.(event)
+                return event
+              }
+            }
+          }
+          if (done) return yield* reader.endedWithoutModel()
         }
-        return Effect.void
-      }),
-      Effect.flatMap(() =>
-        result === undefined
-          ? Effect.fail(new ProtocolError({ detail: "the load ended without a model" }))
-          : Effect.succeed(result)
-      )
-    )
-  }
+      })
+      return yield* Duration.isFinite(request.inactivity) ? Effect.raceFirst(loop, watchdog(reader)) : loop
+    }))
 
   // ------------------------------------------------------------------------------------------
   // Get-or-load with single flight
@@ -391,7 +450,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           Effect.sync(() => {
             for (const listener of created.listeners) listener(progress)
           })
-        created.fiber = yield* runLoad(loadEvents(request), notify).pipe(
+        created.fiber = yield* runLoad(request, notify).pipe(
           Effect.exit,
           Effect.flatMap((exit) =>
             Effect.sync(() => {
@@ -440,12 +499,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       const listener = (p: number) => progress.unsafeOffer(p)
       entry.listeners.add(listener)
       let last = -1
-      const forward = Mailbox.toStream(progress).pipe(
-        Stream.runForEach((p) => {
-          last = p
-          return onProgress(p)
-        })
-      )
+      const forward = Effect.gen(function*() {
+        while (true) {
+          const [chunk, done] = yield* progress.takeAll
+          for (const p of chunk) {
+            last = p
+            yield* onProgress(p)
+          }
+          if (done) return
+        }
+      })
       const forwarding = yield* Effect.fork(forward)
       const exit = yield* Effect.exit(Deferred.await(entry.result)).pipe(
         Effect.ensuring(Effect.sync(() => entry.listeners.delete(listener)))
@@ -554,7 +617,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   const loadNewInstance = traced("loadNewInstance")(function*(key: string, options?: Api.LoadOptions<Config>) {
     yield* annotateKey(key)
     const request = yield* prepare("loadModel", key, options)
-    const { handle } = yield* runLoad(loadEvents(request), options?.onProgress)
+    const { handle } = yield* runLoad(request, options?.onProgress)
     yield* annotateHandle(handle)
     return handle
   })
@@ -566,7 +629,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       // Finalizer first: whatever happens after this point, a delivered instance is unloaded.
       let identifier: string | undefined
       yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : releaseOwned(identifier))
-      const { handle } = yield* runLoad(loadEvents(request), options?.onProgress, (event) => {
+      const { handle } = yield* runLoad(request, options?.onProgress, (event) => {
         identifier = identifierOf(event.handle)
         owned.add(identifier)
       })
