@@ -10,7 +10,6 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,6 +18,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -269,15 +269,9 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     delivered = false
     /** Set as soon as a "loaded by this call" packet arrives, whether or not it was read. */
     serverLoaded: string | undefined = undefined
-    /** Clock time of the last packet, for the inactivity timeout. */
-    lastActivity: number
-
-    constructor(readonly request: LoadRequest, readonly clock: Clock.Clock) {
-      this.lastActivity = clock.unsafeCurrentTimeMillis()
-    }
+    constructor(readonly request: LoadRequest) {}
 
     readonly onPacket = (packet: unknown): void => {
-      this.lastActivity = this.clock.unsafeCurrentTimeMillis()
       if (isLoadedPacket(packet)) this.serverLoaded = packet.info.identifier
     }
 
@@ -334,7 +328,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    */
   const openLoad = (request: LoadRequest) =>
     Effect.gen(function*() {
-      const reader = new LoadReader(request, yield* Effect.clock)
+      const reader = new LoadReader(request)
       const channel = yield* port.openChannel(request.endpoint, request.creationParameter, {
         context: {
           endpoint: request.endpoint,
@@ -347,16 +341,6 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       )
       return { channel, reader }
     })
-
-  /** Fails with `LoadTimeoutError` once no packet arrived for the request's inactivity period. */
-  const watchdog = (reader: LoadReader): Effect.Effect<never, LoadTimeoutError> => {
-    const limit = Duration.toMillis(reader.request.inactivity)
-    const check: Effect.Effect<never, LoadTimeoutError> = Effect.suspend(() => {
-      const idle = reader.clock.unsafeCurrentTimeMillis() - reader.lastActivity
-      return idle >= limit ? Effect.fail(reader.timeout()) : Effect.zipRight(Effect.sleep(limit - idle), check)
-    })
-    return check
-  }
 
   /**
    * Opens the load channel and turns its packets into load events, ending with `Loaded`. If the
@@ -401,9 +385,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> =>
     Effect.scoped(Effect.gen(function*() {
       const { channel, reader } = yield* openLoad(request)
-      const loop = Effect.gen(function*() {
+      // The inactivity timer runs only while the loop actually waits for a packet.
+      const guarded = Duration.isFinite(request.inactivity)
+        ? Effect.timeoutFail(channel.packets.takeAll, { duration: request.inactivity, onTimeout: () => reader.timeout() })
+        : channel.packets.takeAll
+      const take = Effect.suspend(() =>
+        Option.getOrElse(channel.packets.unsafeSize(), () => 0) > 0 ? channel.packets.takeAll : guarded
+      )
+      return yield* Effect.gen(function*() {
         while (true) {
-          const [chunk, done] = yield* channel.packets.takeAll
+          const [chunk, done] = yield* take
           for (const raw of chunk) {
             const events = reader.read(raw)
             if (events instanceof ProtocolError) return yield* events
@@ -420,7 +411,6 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           if (done) return yield* reader.endedWithoutModel()
         }
       })
-      return yield* Duration.isFinite(request.inactivity) ? Effect.raceFirst(loop, watchdog(reader)) : loop
     }))
 
   // ------------------------------------------------------------------------------------------
