@@ -2,10 +2,11 @@
  * Local discovery (lmstudio-protocol.md §1.2): probe LM Studio's greeting endpoint on the known
  * ports concurrently; the first that answers `{"lmstudio":true}` wins.
  *
+ * Uses the platform's `fetch` directly (Node ≥ 18): one GET per port does not justify loading an
+ * HTTP client stack at import time.
+ *
  * @internal
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -15,17 +16,20 @@ import { ConnectionError } from "../LMStudioError.js"
 export const DEFAULT_DISCOVERY_PORTS: ReadonlyArray<number> = [41343, 52993, 16141, 39414, 22931]
 
 const Greeting = Schema.Struct({ lmstudio: Schema.Literal(true) })
+const isGreeting = Schema.is(Greeting)
 
 const greetingUrl = (host: string, port: number) => `http://${host}:${port}/lmstudio-greeting`
 
 const probe = (host: string, port: number, timeout: Duration.Duration) =>
-  HttpClient.get(greetingUrl(host, port)).pipe(
-    Effect.filterOrFail((response) => response.status === 200, () => "not LM Studio" as const),
-    Effect.flatMap((response) => response.json),
-    Effect.flatMap(Schema.decodeUnknown(Greeting)),
-    Effect.timeout(timeout),
-    Effect.as(`ws://${host}:${port}`)
-  )
+  Effect.tryPromise({
+    try: async (signal) => {
+      const response = await fetch(greetingUrl(host, port), { signal })
+      if (response.status !== 200) throw new Error(`status ${response.status}`)
+      if (!isGreeting(await response.json())) throw new Error("not LM Studio")
+      return `ws://${host}:${port}`
+    },
+    catch: (cause) => cause
+  }).pipe(Effect.timeout(timeout))
 
 /** Finds a local LM Studio; fails with a `ConnectionError` naming every URL tried. */
 export const discover = (
@@ -39,7 +43,9 @@ export const discover = (
   if (ports.length === 0) return Effect.fail(notFound)
   return Effect.raceAll(ports.map((port) => probe(host, port, timeout))).pipe(
     Effect.mapError(() => notFound),
-    Effect.provide(FetchHttpClient.layer),
-    Effect.withSpan("LMStudio.discover", { attributes: { "lmstudio.discovery_ports": ports.join(",") } })
+    Effect.withSpan("LMStudio.discover", {
+      attributes: { "lmstudio.discovery_ports": ports.join(",") },
+      captureStackTrace: false
+    })
   )
 }
