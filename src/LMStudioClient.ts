@@ -21,6 +21,7 @@ import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
 import * as ModelNamespace from "./internal/modelNamespace.js"
 import * as Port from "./internal/port.js"
+import { withClientSpan } from "./internal/tracing.js"
 import * as Validate from "./internal/validate.js"
 import { InvalidArgumentError, type LMStudioError, ProtocolError } from "./LMStudioError.js"
 import * as Llm from "./Llm.js"
@@ -183,14 +184,14 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
         Effect.flatMap((models) =>
           Effect.mapError(decodeInfos(models), (e) => new ProtocolError({ endpoint: "listDownloadedModels", detail: e.message }))
         ),
-        Effect.withSpan("LMStudio.system.listDownloadedModels", { kind: "client", captureStackTrace: false })
+        withClientSpan("LMStudio.system.listDownloadedModels")
       ),
     version: () =>
       systemPort.call("version").pipe(
         Effect.flatMap((result) =>
           Effect.mapError(decodeVersion(result), (e) => new ProtocolError({ endpoint: "version", detail: e.message }))
         ),
-        Effect.withSpan("LMStudio.system.version", { kind: "client", captureStackTrace: false })
+        withClientSpan("LMStudio.system.version")
       )
   }
 

@@ -30,6 +30,7 @@ import { ModelInstanceInfo, type ModelQuery } from "../ModelInfo.js"
 import type * as Api from "../ModelNamespace.js"
 import type { Channel, Port } from "./port.js"
 import { apiOverrideStack, KVConfig, type KVConfigField } from "./protocol/kvConfig.js"
+import { annotate, withClientSpan } from "./tracing.js"
 import * as Validate from "./validate.js"
 
 /** What every instance info has, whatever its domain. */
@@ -132,10 +133,8 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
 
   const unloadIdentifier = (identifier: string) => Effect.asVoid(port.call("unloadModel", { identifier }))
 
-  const spanOptions = (info: InstanceInfo) => ({
-    attributes: { "lmstudio.identifier": info.identifier, "lmstudio.model_key": info.modelKey },
-    captureStackTrace: false
-  })
+  const handleSpan = (method: string, info: InstanceInfo) =>
+    withClientSpan(spanName(method), { "lmstudio.identifier": info.identifier, "lmstudio.model_key": info.modelKey })
   const specifierOf = (info: InstanceInfo) => ({ type: "instanceReference", instanceReference: info.instanceReference })
 
   const getInfoOf = (info: InstanceInfo): Effect.Effect<InstanceInfo, LMStudioError> =>
@@ -170,15 +169,15 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       this.modelKey = info.modelKey
     }
     get unload() {
-      return unloadIdentifier(this.identifier).pipe(Effect.withSpan(spanName("handle.unload"), spanOptions(this.info)))
+      return unloadIdentifier(this.identifier).pipe(handleSpan("handle.unload", this.info))
     }
     get getInfo() {
-      return getInfoOf(this.info).pipe(Effect.withSpan(spanName("handle.getInfo"), spanOptions(this.info)))
+      return getInfoOf(this.info).pipe(handleSpan("handle.getInfo", this.info))
     }
     get getLoadConfig() {
       return loadConfigOf(this.info).pipe(
         Effect.map(domain.configFromKV),
-        Effect.withSpan(spanName("handle.getLoadConfig"), spanOptions(this.info))
+        handleSpan("handle.getLoadConfig", this.info)
       )
     }
     get getContextLength() {
@@ -187,7 +186,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           const value = kv.fields.find((field) => field.key === domain.contextLengthKey)?.value
           return typeof value === "number" ? Effect.succeed(value) : Effect.map(getInfoOf(this.info), (i) => i.contextLength)
         }),
-        Effect.withSpan(spanName("handle.getContextLength"), spanOptions(this.info))
+        handleSpan("handle.getContextLength", this.info)
       )
     }
   }
@@ -255,7 +254,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       // answers the cancel delays the caller by at most `cancelWait`.
       const fiber = yield* Effect.forkIn(Effect.interruptible(cleanUp), clientScope)
       yield* Effect.ignore(Effect.timeout(Effect.interruptible(Fiber.await(fiber)), defaults.cancelWait))
-    }).pipe(Effect.withSpan(spanName("cancelLoad"), { captureStackTrace: false }))
+    }).pipe(withClientSpan(spanName("cancelLoad")))
 
   /**
    * Reads the packets of one load channel into load events. It remembers what it saw, so that
@@ -515,12 +514,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   // ------------------------------------------------------------------------------------------
 
   /** A traced public operation: `LMStudio.<domain>.<method>`, a client span. */
-  const traced = (method: string) => Effect.fn(spanName(method), { kind: "client", captureStackTrace: false })
+  /** A public operation: `body` in a `LMStudio.<domain>.<method>` client span. */
+  const traced = <Args extends Array<any>, A, E, R>(method: string, body: (...args: Args) => Effect.Effect<A, E, R>) => {
+    const span = withClientSpan(spanName(method))
+    return (...args: Args): Effect.Effect<A, E, R> => span(body(...args))
+  }
   const identifierOf = (handle: Handle) => (handle as { readonly identifier: string }).identifier
-  const annotateKey = (key: unknown) => Effect.annotateCurrentSpan("lmstudio.model_key", String(key))
-  const annotateHandle = (handle: Handle) => Effect.annotateCurrentSpan("lmstudio.identifier", identifierOf(handle))
+  const annotateKey = (key: unknown) => annotate("lmstudio.model_key", String(key))
+  const annotateHandle = (handle: Handle) => annotate("lmstudio.identifier", identifierOf(handle))
 
-  const anyModel = traced("model")(function*() {
+  const anyModel = traced("model", Effect.fnUntraced(function*() {
     const result = yield* port.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true })
       .pipe(
         Effect.mapError((error) =>
@@ -537,15 +540,18 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     const handle = handleFor(yield* Effect.mapError(decodeInstance(result), protocolError("getModelInfo")))
     yield* annotateHandle(handle)
     return handle
-  })
+  }))
 
-  const getOrLoad = traced("model")(function*(key: string, options?: Api.ModelOptions<Config>) {
-    yield* annotateKey(key)
-    const request = yield* prepare("getOrLoad", key, options)
-    const { loaded } = yield* sharedGetOrLoad(request, options?.onProgress)
-    yield* annotateHandle(loaded.handle)
-    return loaded.handle
-  })
+  const getOrLoad = traced(
+    "model",
+    Effect.fnUntraced(function*(key: string, options?: Api.ModelOptions<Config>) {
+      yield* annotateKey(key)
+      const request = yield* prepare("getOrLoad", key, options)
+      const { loaded } = yield* sharedGetOrLoad(request, options?.onProgress)
+      yield* annotateHandle(loaded.handle)
+      return loaded.handle
+    })
+  )
 
   const model = ((key?: string, options?: Api.ModelOptions<Config>) =>
     key === undefined && options === undefined ? anyModel() : getOrLoad(key as string, options)) as Api.ModelNamespace<
@@ -582,38 +588,45 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     Effect.forEach([...owned], releaseOwned, { concurrency: "unbounded", discard: true })
   )
 
-  const modelScoped = traced("modelScoped")(function*(key: string, options?: Api.ModelOptions<Config>) {
-    yield* annotateKey(key)
-    const request = yield* prepare("getOrLoad", key, options)
-    // Finalizer first: if this call turns out to be the one that loaded the model, it is unloaded.
-    let loadedHere: string | undefined
-    yield* Effect.addFinalizer(() => loadedHere === undefined ? Effect.void : releaseOwned(loadedHere))
-    const { loaded } = yield* Effect.uninterruptibleMask((restore) =>
-      Effect.tap(restore(sharedGetOrLoad(request, options?.onProgress)), ({ initiator, loaded }) =>
-        Effect.sync(() => {
-          if (initiator && loaded.loadedByThisCall) {
-            loadedHere = identifierOf(loaded.handle)
-            owned.add(loadedHere)
-          }
-        }))
-    )
-    yield* annotateHandle(loaded.handle)
-    return loaded.handle
-  })
+  const modelScoped = traced(
+    "modelScoped",
+    Effect.fnUntraced(function*(key: string, options?: Api.ModelOptions<Config>) {
+      yield* annotateKey(key)
+      const request = yield* prepare("getOrLoad", key, options)
+      // Finalizer first: if this call turns out to be the one that loaded the model, it is unloaded.
+      let loadedHere: string | undefined
+      yield* Effect.addFinalizer(() => loadedHere === undefined ? Effect.void : releaseOwned(loadedHere))
+      const { loaded } = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.tap(restore(sharedGetOrLoad(request, options?.onProgress)), ({ initiator, loaded }) =>
+          Effect.sync(() => {
+            if (initiator && loaded.loadedByThisCall) {
+              loadedHere = identifierOf(loaded.handle)
+              owned.add(loadedHere)
+            }
+          }))
+      )
+      yield* annotateHandle(loaded.handle)
+      return loaded.handle
+    })
+  )
 
   const modelStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["modelStream"] = (key, options) =>
     Stream.unwrap(Effect.map(prepare("getOrLoad", key, options), loadEvents))
 
-  const loadNewInstance = traced("loadNewInstance")(function*(key: string, options?: Api.LoadOptions<Config>) {
-    yield* annotateKey(key)
-    const request = yield* prepare("loadModel", key, options)
-    const { handle } = yield* runLoad(request, options?.onProgress)
-    yield* annotateHandle(handle)
-    return handle
-  })
+  const loadNewInstance = traced(
+    "loadNewInstance",
+    Effect.fnUntraced(function*(key: string, options?: Api.LoadOptions<Config>) {
+      yield* annotateKey(key)
+      const request = yield* prepare("loadModel", key, options)
+      const { handle } = yield* runLoad(request, options?.onProgress)
+      yield* annotateHandle(handle)
+      return handle
+    })
+  )
 
-  const loadNewInstanceScoped = traced("loadNewInstanceScoped")(
-    function*(key: string, options?: Api.LoadOptions<Config>) {
+  const loadNewInstanceScoped = traced(
+    "loadNewInstanceScoped",
+    Effect.fnUntraced(function*(key: string, options?: Api.LoadOptions<Config>) {
       yield* annotateKey(key)
       const request = yield* prepare("loadModel", key, options)
       // Finalizer first: whatever happens after this point, a delivered instance is unloaded.
@@ -625,7 +638,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       })
       yield* annotateHandle(handle)
       return handle
-    }
+    })
   )
 
   const loadNewInstanceStream: Api.ModelNamespace<Handle, Info, InstanceInfo, Config>["loadNewInstanceStream"] = (
@@ -633,16 +646,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     options
   ) => Stream.unwrap(Effect.map(prepare("loadModel", key, options), loadEvents))
 
-  const unload = traced("unload")(function*(identifier: string) {
-    yield* Effect.annotateCurrentSpan("lmstudio.identifier", String(identifier))
+  const unload = traced("unload", Effect.fnUntraced(function*(identifier: string) {
+    yield* annotate("lmstudio.identifier", String(identifier))
     yield* unloadIdentifier(yield* Validate.keyString("identifier", identifier))
-  })
+  }))
 
-  const listLoaded = traced("listLoaded")(function*() {
+  const listLoaded = traced("listLoaded", Effect.fnUntraced(function*() {
     const result = yield* port.call("listLoaded")
     const infos = yield* Effect.mapError(decodeInstances(result), protocolError("listLoaded"))
     return infos.map(handleFor)
-  })
+  }))
 
   const toQuery = (query: string | ModelQuery | undefined): Effect.Effect<ModelQuery, InvalidArgumentError> =>
     query === undefined
@@ -651,16 +664,16 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       ? Effect.map(Validate.keyString("query", query), (identifier) => ({ identifier }))
       : Effect.succeed(query)
 
-  const getModelInfo = traced("getModelInfo")(function*(query?: string | ModelQuery) {
+  const getModelInfo = traced("getModelInfo", Effect.fnUntraced(function*(query?: string | ModelQuery) {
     const q = yield* toQuery(query)
     const result = yield* port.call("getModelInfo", { specifier: { type: "query", query: q }, throwIfNotFound: true })
     return yield* Effect.mapError(decodeInstance(result), protocolError("getModelInfo"))
-  })
+  }))
 
-  const listDownloaded = traced("listDownloaded")(function*() {
+  const listDownloaded = traced("listDownloaded", Effect.fnUntraced(function*() {
     const models = (yield* listDownloadedModels).filter(domain.isInfo)
     return yield* Effect.mapError(decodeInfos(models), protocolError("listDownloadedModels"))
-  })
+  }))
 
   const namespace: Api.ModelNamespace<Handle, Info, InstanceInfo, Config> = {
     model,
