@@ -93,6 +93,10 @@ export interface Service {
 const TAG = "lmstudio-effect/LMStudioClient"
 const Tag = Context.GenericTag<LMStudioClient, Service>(TAG)
 
+const decodeModels = Schema.decodeUnknown(Schema.Array(Schema.Unknown))
+const decodeInfos = Schema.decodeUnknown(Schema.Array(ModelInfo))
+const decodeVersion = Schema.decodeUnknown(ServerVersion)
+
 /** How long closing the client waits to unload instances that scopes still own. */
 const CLOSE_GRACE = Duration.seconds(5)
 
@@ -162,14 +166,11 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     Port.make({ url: `${baseUrl}/${namespace}`, credentials, openTimeout, keepAlive })
   const [llmPort, embeddingPort, systemPort] = yield* Effect.all([makePort("llm"), makePort("embedding"), makePort("system")])
 
-  const decodeModels = Schema.decodeUnknown(Schema.Array(Schema.Unknown))
   const rawDownloaded = systemPort.call("listDownloadedModels").pipe(
     Effect.flatMap((result) =>
       Effect.mapError(decodeModels(result), () => new ProtocolError({ endpoint: "listDownloadedModels", detail: "expected an array" }))
     )
   )
-  const decodeInfos = Schema.decodeUnknown(Schema.Array(ModelInfo))
-  const decodeVersion = Schema.decodeUnknown(ServerVersion)
 
   const system: SystemNamespace = {
     listDownloadedModels: (domain) =>

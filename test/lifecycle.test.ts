@@ -187,7 +187,7 @@ describe("beyond the official clients", () => {
       for (const seen of progress) assert.strictEqual(seen.at(-1), 1)
     }))
 
-  it.scopedLive("one caller giving up does not cancel a load others still wait for", () =>
+  it.scopedLive("the first caller giving up does not fail those that joined its load", () =>
     Effect.gen(function*() {
       const { client, sim } = yield* setup({ loadMs: 100 })
       const quitter = yield* Effect.fork(client.llm.model(LLAMA))

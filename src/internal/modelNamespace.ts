@@ -18,7 +18,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -98,12 +97,36 @@ const isLoadedPacket = (u: unknown): u is { type: "success" | "loadSuccess"; inf
 
 const CANCEL = { type: "cancel" } as const
 
-/** A load in flight that several `model(key)` callers share. */
+/** Joins a load channel's packets when the load made no progress for too long. */
+const TIMED_OUT: unique symbol = Symbol("lmstudio-effect/LoadTimedOut")
+
+/** A get-or-load in flight that later `model(key)` callers join. */
 interface SharedLoad<Handle> {
-  readonly result: Deferred.Deferred<LoadEvent.Loaded<Handle>, LMStudioError>
+  /** The load's outcome; `undefined` when the caller running it gave up (joiners start over). */
+  readonly result: Deferred.Deferred<LoadEvent.Loaded<Handle> | undefined, LMStudioError>
+  /** Joiners' progress callbacks. */
   readonly listeners: Set<(progress: number) => void>
-  waiters: number
-  fiber: Fiber.RuntimeFiber<void> | undefined
+}
+
+const decodeKV = Schema.decodeUnknown(KVConfig)
+
+/** A domain's decoders, compiled once per domain rather than once per client. */
+const decoders = new WeakMap<object, unknown>()
+const makeDecoders = <Info, InstanceInfo>(info: Schema.Schema<Info, any>, instanceInfo: Schema.Schema<InstanceInfo, any>) => ({
+  decodePacket: Schema.decodeUnknownEither(packetSchema(info, instanceInfo)),
+  decodeInstance: Schema.decodeUnknown(instanceInfo),
+  decodeInstances: Schema.decodeUnknown(Schema.Array(instanceInfo)),
+  decodeInfos: Schema.decodeUnknown(Schema.Array(info))
+})
+const decodersOf = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle>(
+  domain: Domain<Info, InstanceInfo, Config, Handle>
+): ReturnType<typeof makeDecoders<Info, InstanceInfo>> => {
+  let cached = decoders.get(domain)
+  if (cached === undefined) {
+    cached = makeDecoders(domain.info, domain.instanceInfo)
+    decoders.set(domain, cached)
+  }
+  return cached as ReturnType<typeof makeDecoders<Info, InstanceInfo>>
 }
 
 export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle>(
@@ -118,11 +141,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   readonly releaseAllOwned: Effect.Effect<void>
 } => {
   const spanName = (method: string) => `LMStudio.${domain.name}.${method}`
-  const decodePacket = Schema.decodeUnknownEither(packetSchema(domain.info, domain.instanceInfo))
-  const decodeInstance = Schema.decodeUnknown(domain.instanceInfo)
-  const decodeInstances = Schema.decodeUnknown(Schema.Array(domain.instanceInfo))
-  const decodeInfos = Schema.decodeUnknown(Schema.Array(domain.info))
-  const decodeKV = Schema.decodeUnknown(KVConfig)
+  const { decodeInfos, decodeInstance, decodeInstances, decodePacket } = decodersOf(domain)
 
   const protocolError = (endpoint: string) => (error: ParseResult.ParseError) =>
     new ProtocolError({ endpoint, detail: ParseResult.TreeFormatter.formatErrorSync(error) })
@@ -268,14 +287,30 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     delivered = false
     /** Set as soon as a "loaded by this call" packet arrives, whether or not it was read. */
     serverLoaded: string | undefined = undefined
+    /** Fires when no packet arrived for the request's inactivity period (a plain, unref'd timer). */
+    private timer: ReturnType<typeof setTimeout> | undefined = undefined
+
     constructor(readonly request: LoadRequest) {}
 
     readonly onPacket = (packet: unknown): void => {
+      this.timer?.refresh()
       if (isLoadedPacket(packet)) this.serverLoaded = packet.info.identifier
     }
 
-    /** The events of one packet (none for repeated progress), or why the packet is malformed. */
-    read(raw: unknown): ReadonlyArray<Event<Handle, Info>> | ProtocolError {
+    /** Starts the inactivity timer: on expiry a marker joins the channel's packets. */
+    arm(channel: Channel): void {
+      if (!Duration.isFinite(this.request.inactivity)) return
+      this.timer = setTimeout(() => channel.inject(TIMED_OUT), Duration.toMillis(this.request.inactivity))
+      this.timer.unref()
+    }
+
+    disarm(): void {
+      if (this.timer !== undefined) clearTimeout(this.timer)
+    }
+
+    /** The events of one packet (none for repeated progress), or why the load cannot go on. */
+    read(raw: unknown): ReadonlyArray<Event<Handle, Info>> | ProtocolError | LoadTimeoutError {
+      if (raw === TIMED_OUT) return this.timeout()
       const decoded = decodePacket(raw)
       if (Either.isLeft(decoded)) return protocolError(this.request.endpoint)(decoded.left)
       const packet = decoded.right
@@ -335,9 +370,11 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
         },
         onPacket: reader.onPacket
       })
-      yield* Effect.addFinalizer(() =>
-        reader.delivered ? Effect.void : cancelAndCleanUp(channel, () => reader.serverLoaded)
-      )
+      reader.arm(channel)
+      yield* Effect.addFinalizer(() => {
+        reader.disarm()
+        return reader.delivered ? Effect.void : cancelAndCleanUp(channel, () => reader.serverLoaded)
+      })
       return { channel, reader }
     })
 
@@ -347,16 +384,12 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    */
   const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
     Stream.unwrapScoped(Effect.map(openLoad(request), ({ channel, reader }) => {
-      const packets = Mailbox.toStream(channel.packets)
-      const guarded = Duration.isFinite(request.inactivity)
-        ? Stream.timeoutFail(packets, () => reader.timeout(), request.inactivity)
-        : packets
-      return guarded.pipe(
+      return Mailbox.toStream(channel.packets).pipe(
         Stream.mapChunksEffect((chunk) => {
           const events: Array<Event<Handle, Info>> = []
           for (const raw of chunk) {
             const read = reader.read(raw)
-            if (read instanceof ProtocolError) return Effect.fail(read)
+            if (!Array.isArray(read)) return Effect.fail(read as ProtocolError | LoadTimeoutError)
             events.push(...read)
           }
           return Effect.succeed(Chunk.unsafeFromArray(events))
@@ -384,19 +417,12 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> =>
     Effect.scoped(Effect.gen(function*() {
       const { channel, reader } = yield* openLoad(request)
-      // The inactivity timer runs only while the loop actually waits for a packet.
-      const guarded = Duration.isFinite(request.inactivity)
-        ? Effect.timeoutFail(channel.packets.takeAll, { duration: request.inactivity, onTimeout: () => reader.timeout() })
-        : channel.packets.takeAll
-      const take = Effect.suspend(() =>
-        Option.getOrElse(channel.packets.unsafeSize(), () => 0) > 0 ? channel.packets.takeAll : guarded
-      )
       return yield* Effect.gen(function*() {
         while (true) {
-          const [chunk, done] = yield* take
+          const [chunk, done] = yield* channel.packets.takeAll
           for (const raw of chunk) {
             const events = reader.read(raw)
-            if (events instanceof ProtocolError) return yield* events
+            if (!Array.isArray(events)) return yield* (events as ProtocolError | LoadTimeoutError)
             for (const event of events) {
               if (event._tag === "Progress") {
                 if (onProgress !== undefined) yield* onProgress(event.progress)
@@ -418,70 +444,45 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
 
   const inFlight = new Map<string, SharedLoad<Handle>>()
 
-  /** Starts (or joins) the shared get-or-load of `request.modelKey`. */
+  /**
+   * Get-or-load of `request.modelKey`: the first caller runs the load in its own fiber; callers
+   * that come while it runs join it. If the first caller gives up, the load is cancelled (as any
+   * interrupted load is) and the joiners start over.
+   */
   const sharedGetOrLoad = (
     request: LoadRequest,
     onProgress: ((progress: number) => Effect.Effect<void>) | undefined
   ): Effect.Effect<{ loaded: LoadEvent.Loaded<Handle>; initiator: boolean }, LMStudioError> =>
-    Effect.gen(function*() {
-      let shared = inFlight.get(request.modelKey)
-      const initiator = shared === undefined
-      if (shared === undefined) {
-        const created: SharedLoad<Handle> = {
-          result: Deferred.unsafeMake(FiberId.none),
-          listeners: new Set(),
-          waiters: 0,
-          fiber: undefined
-        }
-        shared = created
-        inFlight.set(request.modelKey, created)
-        const notify = (progress: number) =>
-          Effect.sync(() => {
-            for (const listener of created.listeners) listener(progress)
-          })
-        created.fiber = yield* runLoad(request, notify).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) =>
-            Effect.sync(() => {
-              if (inFlight.get(request.modelKey) === created) inFlight.delete(request.modelKey)
-              Deferred.unsafeDone(created.result, exit)
-            })
-          ),
-          Effect.interruptible,
-          Effect.forkIn(clientScope)
-        )
+    Effect.suspend(() => {
+      const joined = inFlight.get(request.modelKey)
+      if (joined !== undefined) {
+        return Effect.flatMap(awaitShared(joined, onProgress), (loaded) =>
+          loaded === undefined
+            ? sharedGetOrLoad(request, onProgress)
+            : Effect.succeed({ loaded, initiator: false }))
       }
-      const entry = shared
-      return Effect.acquireUseRelease(
-        Effect.sync(() => {
-          entry.waiters++
-        }),
-        () => awaitShared(entry, onProgress),
-        (_, exit) =>
-          Effect.suspend(() => {
-            entry.waiters--
-            const fiber = entry.fiber
-            if (!Exit.isInterrupted(exit) || entry.waiters > 0 || fiber === undefined) return Effect.void
-            // The last waiter gave up: stop the load, and if it finished anyway, undo it.
+      const entry: SharedLoad<Handle> = { result: Deferred.unsafeMake(FiberId.none), listeners: new Set() }
+      inFlight.set(request.modelKey, entry)
+      const report = (progress: number) => {
+        for (const listener of entry.listeners) listener(progress)
+        return onProgress === undefined ? Effect.void : onProgress(progress)
+      }
+      return runLoad(request, report).pipe(
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
             if (inFlight.get(request.modelKey) === entry) inFlight.delete(request.modelKey)
-            return Effect.gen(function*() {
-              yield* Fiber.interrupt(fiber)
-              const done = yield* Deferred.poll(entry.result)
-              if (done._tag === "None") return
-              const result = yield* Effect.exit(done.value)
-              if (Exit.isSuccess(result) && result.value.loadedByThisCall) {
-                yield* Effect.ignore(unloadReliably(identifierOf(result.value.handle)))
-              }
-            })
+            Deferred.unsafeDone(entry.result, Exit.isInterrupted(exit) ? Exit.succeed(undefined) : exit)
           })
-      ).pipe(Effect.map((loaded) => ({ loaded, initiator })))
-    }).pipe(Effect.flatten)
+        ),
+        Effect.map((loaded) => ({ loaded, initiator: true }))
+      )
+    })
 
   /** Waits for a shared load, forwarding its progress to this caller's callback. */
   const awaitShared = (
     entry: SharedLoad<Handle>,
     onProgress: ((progress: number) => Effect.Effect<void>) | undefined
-  ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> => {
+  ): Effect.Effect<LoadEvent.Loaded<Handle> | undefined, LMStudioError> => {
     if (onProgress === undefined) return Deferred.await(entry.result)
     return Effect.gen(function*() {
       const progress = yield* Mailbox.make<number>()
@@ -504,7 +505,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       )
       yield* progress.end
       yield* Fiber.join(forwarding)
-      if (Exit.isSuccess(exit) && exit.value.loadedByThisCall && last < 1) yield* onProgress(1)
+      if (Exit.isSuccess(exit) && exit.value?.loadedByThisCall === true && last < 1) yield* onProgress(1)
       return yield* exit
     })
   }

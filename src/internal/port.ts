@@ -58,6 +58,8 @@ export interface Channel {
   readonly send: (message: unknown) => Effect.Effect<void, ConnectionError>
   /** `false` once the server ended the channel or the connection dropped. */
   readonly isOpen: () => boolean
+  /** Queues a packet of the caller's own behind the inbound ones (e.g. a timeout marker). */
+  readonly inject: (packet: unknown) => void
 }
 
 export interface Port {
@@ -169,9 +171,12 @@ class Connection {
 
   /** Routes one parsed frame to the call, channel or subscription it belongs to. */
   dispatch(json: unknown): Effect.Effect<void> | void {
-    const decoded = decodeServerMessage(json)
-    if (Either.isLeft(decoded)) return this.malformed(json, `unexpected message shape: ${truncate(JSON.stringify(json))}`)
-    const message: ServerMessage = decoded.right
+    let message = commonMessage(json)
+    if (message === undefined) {
+      const decoded = decodeServerMessage(json)
+      if (Either.isLeft(decoded)) return this.malformed(json, `unexpected message shape: ${truncate(JSON.stringify(json))}`)
+      message = decoded.right
+    }
     switch (message.type) {
       case "rpcResult":
       case "rpcError": {
@@ -254,6 +259,29 @@ class Connection {
     return Effect.logWarning(`Ignoring a malformed frame from LM Studio: ${detail}`).pipe(
       Effect.annotateLogs({ module: "lmstudio-effect/port", url: this.url })
     )
+  }
+}
+
+/**
+ * The three frames that make up nearly all traffic (results, channel packets, channel ends),
+ * checked by hand against the same rules as the `ServerMessage` schema; anything else, and
+ * anything that does not pass, goes through the schema.
+ */
+const commonMessage = (json: unknown): ServerMessage | undefined => {
+  if (typeof json !== "object" || json === null) return undefined
+  const frame = json as Record<string, unknown>
+  switch (frame.type) {
+    case "rpcResult":
+      return Number.isInteger(frame.callId) ? (frame as ServerMessage) : undefined
+    case "channelSend":
+      return Number.isInteger(frame.channelId) && "message" in frame &&
+          (frame.ackId === undefined || Number.isInteger(frame.ackId))
+        ? (frame as ServerMessage)
+        : undefined
+    case "channelClose":
+      return Number.isInteger(frame.channelId) ? (frame as ServerMessage) : undefined
+    default:
+      return undefined
   }
 }
 
@@ -453,7 +481,10 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
         id: channelId,
         packets: mailbox,
         send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
-        isOpen: () => conn.channels.has(channelId)
+        isOpen: () => conn.channels.has(channelId),
+        inject: (packet: unknown) => {
+          mailbox.unsafeOffer(packet)
+        }
       } satisfies Channel
     })
 
