@@ -258,17 +258,21 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    * let the channel end, and unload whatever the server loaded anyway (it may have finished just
    * before the cancel arrived).
    */
-  const cancelAndCleanUp = (channel: Channel, serverLoaded: () => string | undefined) =>
+  const cancelAndCleanUp = (
+    channel: Channel & { readonly close: Effect.Effect<void> },
+    serverLoaded: () => string | undefined
+  ) =>
     Effect.gen(function*() {
       const wasOpen = channel.isOpen()
       if (wasOpen) yield* Effect.ignore(channel.send(CANCEL))
       const cleanUp = Effect.gen(function*() {
+        // Keep the channel registered until the server ends it, so a late `success` is seen.
         if (wasOpen) {
           yield* Mailbox.toStream(channel.packets).pipe(Stream.runDrain, Effect.timeout(defaults.cancelGrace), Effect.ignore)
         }
         const identifier = serverLoaded()
         if (identifier !== undefined) yield* Effect.ignore(unloadReliably(identifier))
-      })
+      }).pipe(Effect.ensuring(channel.close))
       // The cleanup outlives the caller (in the client's scope) so that a server that never
       // answers the cancel delays the caller by at most `cancelWait`.
       const fiber = yield* Effect.forkIn(Effect.interruptible(cleanUp), clientScope)
@@ -360,22 +364,28 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    * Opens the load channel for the life of the current scope. Unless the reader delivered the
    * handle by then, closing the scope cancels the load and undoes what the server did anyway.
    */
-  const openLoad = (request: LoadRequest) =>
-    Effect.gen(function*() {
-      const reader = new LoadReader(request)
-      const channel = yield* port.openChannel(request.endpoint, request.creationParameter, {
+  const openLoad = (request: LoadRequest) => {
+    const reader = new LoadReader(request)
+    return Effect.map(
+      port.openChannelUnscoped(request.endpoint, request.creationParameter, {
         context: {
           endpoint: request.endpoint,
           ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
         },
         onPacket: reader.onPacket
-      })
-      reader.arm(channel)
-      yield* Effect.addFinalizer(() => {
-        reader.disarm()
-        return reader.delivered ? Effect.void : cancelAndCleanUp(channel, () => reader.serverLoaded)
-      })
-      return { channel, reader }
+      }),
+      (channel) => {
+        reader.arm(channel)
+        return { channel, reader }
+      }
+    )
+  }
+
+  /** Ends a load channel: unless the handle was delivered, cancel the load and undo it. */
+  const closeLoad = ({ channel, reader }: Effect.Effect.Success<ReturnType<typeof openLoad>>) =>
+    Effect.suspend(() => {
+      reader.disarm()
+      return reader.delivered ? channel.close : cancelAndCleanUp(channel, () => reader.serverLoaded)
     })
 
   /**
@@ -383,7 +393,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    * stream stops before `Loaded` reached the consumer, the load is cancelled and cleaned up.
    */
   const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
-    Stream.unwrapScoped(Effect.map(openLoad(request), ({ channel, reader }) => {
+    Stream.unwrapScoped(Effect.map(Effect.acquireRelease(openLoad(request), closeLoad), ({ channel, reader }) => {
       return Mailbox.toStream(channel.packets).pipe(
         Stream.mapChunksEffect((chunk) => {
           const events: Array<Event<Handle, Info>> = []
@@ -415,28 +425,32 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     onProgress: ((progress: number) => Effect.Effect<void>) | undefined,
     onLoaded?: (event: LoadEvent.Loaded<Handle>) => void
   ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> =>
-    Effect.scoped(Effect.gen(function*() {
-      const { channel, reader } = yield* openLoad(request)
-      return yield* Effect.gen(function*() {
-        while (true) {
-          const [chunk, done] = yield* channel.packets.takeAll
-          for (const raw of chunk) {
-            const events = reader.read(raw)
-            if (!Array.isArray(events)) return yield* (events as ProtocolError | LoadTimeoutError)
-            for (const event of events) {
-              if (event._tag === "Progress") {
-                if (onProgress !== undefined) yield* onProgress(event.progress)
-              } else if (event._tag === "Loaded") {
-                reader.delivered = true
-                onLoaded?.(event)
-                return event
+    // Not Effect.scoped: a scope costs tens of microseconds, a mask a fraction of one. Opening is
+    // interruptible (it may have to connect); from the moment the channel exists, closing it is
+    // guaranteed.
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(openLoad(request)), (load) =>
+        restore(Effect.gen(function*() {
+          const { channel, reader } = load
+          while (true) {
+            const [chunk, done] = yield* channel.packets.takeAll
+            for (const raw of chunk) {
+              const events = reader.read(raw)
+              if (!Array.isArray(events)) return yield* (events as ProtocolError | LoadTimeoutError)
+              for (const event of events) {
+                if (event._tag === "Progress") {
+                  if (onProgress !== undefined) yield* onProgress(event.progress)
+                } else if (event._tag === "Loaded") {
+                  reader.delivered = true
+                  onLoaded?.(event)
+                  return event
+                }
               }
             }
+            if (done) return yield* reader.endedWithoutModel()
           }
-          if (done) return yield* reader.endedWithoutModel()
-        }
-      })
-    }))
+        })).pipe(Effect.onExit(() => closeLoad(load))))
+    )
 
   // ------------------------------------------------------------------------------------------
   // Get-or-load with single flight

@@ -84,6 +84,19 @@ export interface Port {
       readonly onPacket?: (packet: unknown) => void
     }
   ) => Effect.Effect<Channel, LMStudioError, Scope.Scope>
+  /**
+   * Like `openChannel` without a scope: the caller must run `close` (which sends `cancelMessage`
+   * if the server has not ended the channel).
+   */
+  readonly openChannelUnscoped: (
+    endpoint: string,
+    creationParameter: unknown,
+    options?: {
+      readonly cancelMessage?: unknown
+      readonly context?: Partial<ErrorContext>
+      readonly onPacket?: (packet: unknown) => void
+    }
+  ) => Effect.Effect<Channel & { readonly close: Effect.Effect<void> }, LMStudioError>
   /** A signal's values (first update = the whole value); unsubscribes when the stream ends. */
   readonly subscribe: (endpoint: string, creationParameter?: unknown) => Stream.Stream<unknown, LMStudioError>
 }
@@ -455,38 +468,45 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       })
     )
 
-  const openChannel: Port["openChannel"] = (endpoint, creationParameter, channelOptions) =>
-    Effect.gen(function*() {
-      const conn = yield* connection
-      const mailbox = yield* Mailbox.make<unknown, LMStudioError>()
-      const channelId = conn.nextId++
-      conn.channels.set(channelId, {
-        context: { endpoint, ...channelOptions?.context },
-        mailbox,
-        onPacket: channelOptions?.onPacket
-      })
-      yield* Effect.addFinalizer(() =>
-        Effect.suspend(() => {
-          const stillOpen = conn.channels.delete(channelId)
-          if (!stillOpen || channelOptions?.cancelMessage === undefined) return Effect.void
-          return Effect.ignore(conn.send({ type: "channelSend", channelId, message: channelOptions.cancelMessage }))
+  const openChannelUnscoped: Port["openChannelUnscoped"] = (endpoint, creationParameter, channelOptions) =>
+    // Registration and the create frame happen in one synchronous step once connected, so an
+    // interruption can never leave a channel half made.
+    Effect.flatMap(Effect.zip(connection, Mailbox.make<unknown, LMStudioError>()), ([conn, mailbox]) =>
+      Effect.suspend(() => {
+        const channelId = conn.nextId++
+        conn.channels.set(channelId, {
+          context: { endpoint, ...channelOptions?.context },
+          mailbox,
+          onPacket: channelOptions?.onPacket
         })
-      )
-      yield* conn.send(
-        creationParameter === undefined
-          ? { type: "channelCreate", endpoint, channelId }
-          : { type: "channelCreate", endpoint, channelId, creationParameter }
-      )
-      return {
-        id: channelId,
-        packets: mailbox,
-        send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
-        isOpen: () => conn.channels.has(channelId),
-        inject: (packet: unknown) => {
-          mailbox.unsafeOffer(packet)
+        const error = conn.trySend(
+          creationParameter === undefined
+            ? { type: "channelCreate", endpoint, channelId }
+            : { type: "channelCreate", endpoint, channelId, creationParameter }
+        )
+        if (error !== undefined) {
+          conn.channels.delete(channelId)
+          return Effect.fail(error)
         }
-      } satisfies Channel
-    })
+        const channel: Channel & { readonly close: Effect.Effect<void> } = {
+          id: channelId,
+          packets: mailbox,
+          send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
+          isOpen: () => conn.channels.has(channelId),
+          inject: (packet: unknown) => {
+            mailbox.unsafeOffer(packet)
+          },
+          close: Effect.suspend(() => {
+            const stillOpen = conn.channels.delete(channelId)
+            if (!stillOpen || channelOptions?.cancelMessage === undefined) return Effect.void
+            return Effect.ignore(conn.send({ type: "channelSend", channelId, message: channelOptions.cancelMessage }))
+          })
+        }
+        return Effect.succeed(channel)
+      }))
+
+  const openChannel: Port["openChannel"] = (endpoint, creationParameter, channelOptions) =>
+    Effect.acquireRelease(openChannelUnscoped(endpoint, creationParameter, channelOptions), (channel) => channel.close)
 
   const subscribe: Port["subscribe"] = (endpoint, creationParameter) =>
     Stream.unwrapScoped(Effect.gen(function*() {
@@ -507,7 +527,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       return Mailbox.toStream(mailbox)
     }))
 
-  return { url, call, openChannel, subscribe } satisfies Port
+  return { url, call, openChannel, openChannelUnscoped, subscribe } satisfies Port
 })
 
 /** Pings every `interval`; if an ack does not come back within `timeout`, the peer is dead. */
