@@ -1,0 +1,65 @@
+/** `@lmstudio/sdk` 1.5.0: `await` loops, default options except a silent logger and `verbose: false`. */
+import { LMStudioClient as OfficialClient } from "@lmstudio/sdk"
+import { type BenchClient, now } from "./index.js"
+
+const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
+
+export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> => {
+  const client = new OfficialClient({ baseUrl, logger: silentLogger })
+  await client.llm.listLoaded() // connect outside the measurement, like the other clients' warm-up
+
+  const sequential = async (deadline: number) => {
+    let ops = 0
+    while (now() < deadline) {
+      await client.llm.listLoaded()
+      ops++
+    }
+    return ops
+  }
+
+  return {
+    name: "@lmstudio/sdk",
+    sequentialRpc: sequential,
+    concurrentRpc: async (deadline, lanes) => {
+      const counts = await Promise.all(Array.from({ length: lanes }, () => sequential(deadline)))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    getOrLoad: async (deadline, key) => {
+      let ops = 0
+      let progressEvents = 0
+      const onProgress = () => {
+        progressEvents++
+      }
+      while (now() < deadline) {
+        await client.llm.model(key, { onProgress, verbose: false })
+        ops++
+      }
+      return { ops, progressEvents }
+    },
+    loadUnload: async (deadline, key) => {
+      let ops = 0
+      while (now() < deadline) {
+        const model = await client.llm.load(key, { verbose: false })
+        await model.unload()
+        ops++
+      }
+      return ops
+    },
+    concurrentLoads: async (count, key) => {
+      await Promise.all(Array.from({ length: count }, () => client.llm.load(key, { verbose: false })))
+    },
+    connectFirstCall: async (deadline) => {
+      const latencies: Array<number> = []
+      while (now() < deadline) {
+        const start = now()
+        const fresh = new OfficialClient({ baseUrl, logger: silentLogger })
+        await fresh.llm.listLoaded()
+        latencies.push(now() - start)
+        await fresh[Symbol.asyncDispose]()
+      }
+      return latencies
+    },
+    close: () => client[Symbol.asyncDispose]()
+  }
+}
+

@@ -1,0 +1,156 @@
+/** Raw `ws` with hand-written JSON frames: the floor (what the socket and JSON alone cost). */
+import { WebSocket } from "ws"
+import { type BenchClient, now } from "./index.js"
+
+interface RawFrame {
+  readonly success?: boolean
+  readonly type?: string
+  readonly callId?: number
+  readonly channelId?: number
+  readonly result?: unknown
+  readonly message?: { readonly type?: string; readonly progress?: number; readonly info?: { readonly identifier?: string } }
+}
+
+type ChannelHandler = (frame: RawFrame) => void
+
+/** One authenticated `/llm` socket: RPCs and channels by id, nothing validated. */
+class RawConnection {
+  nextId = 0
+  readonly calls = new Map<number, (result: unknown) => void>()
+  readonly channels = new Map<number, ChannelHandler>()
+
+  private constructor(readonly ws: WebSocket) {}
+
+  static open(baseUrl: string): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`${baseUrl}/llm`, { perMessageDeflate: false })
+      const connection = new RawConnection(ws)
+      let authenticated = false
+      ws.on("open", () => {
+        ws.send(JSON.stringify({ authVersion: 1, clientIdentifier: "bench-raw", clientPasskey: "bench-raw" }))
+      })
+      ws.on("message", (data: Buffer) => {
+        const frame = JSON.parse(data.toString()) as RawFrame
+        if (!authenticated) {
+          authenticated = true
+          return frame.success === true ? resolve(connection) : reject(new Error("auth failed"))
+        }
+        if (frame.callId !== undefined) {
+          const resume = connection.calls.get(frame.callId)
+          connection.calls.delete(frame.callId)
+          resume?.(frame.result)
+        } else if (frame.channelId !== undefined) {
+          connection.channels.get(frame.channelId)?.(frame)
+        }
+      })
+      ws.on("error", reject)
+    })
+  }
+
+  call(endpoint: string, parameter?: unknown): Promise<unknown> {
+    return new Promise((resolve) => {
+      const callId = this.nextId++
+      this.calls.set(callId, resolve)
+      this.ws.send(
+        parameter === undefined
+          ? `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId}}`
+          : `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId},"parameter":${JSON.stringify(parameter)}}`
+      )
+    })
+  }
+
+  /** Opens a load channel; resolves with the loaded identifier on the terminal packet. */
+  load(endpoint: "getOrLoad" | "loadModel", key: string, onProgress?: (progress: number) => void): Promise<string> {
+    return new Promise((resolve) => {
+      const channelId = this.nextId++
+      this.channels.set(channelId, (frame) => {
+        if (frame.type === "channelClose") {
+          this.channels.delete(channelId)
+          return
+        }
+        const message = frame.message
+        switch (message?.type) {
+          case "progress":
+          case "loadProgress":
+            onProgress?.(message.progress ?? 0)
+            return
+          case "success":
+          case "loadSuccess":
+          case "alreadyLoaded":
+            return resolve(message.info?.identifier ?? "")
+        }
+      })
+      const parameter = endpoint === "getOrLoad"
+        ? `{"identifier":${JSON.stringify(key)},"loadConfigStack":{"layers":[]}}`
+        : `{"modelKey":${JSON.stringify(key)},"loadConfigStack":{"layers":[]}}`
+      this.ws.send(`{"type":"channelCreate","endpoint":"${endpoint}","channelId":${channelId},"creationParameter":${parameter}}`)
+    })
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve()
+      this.ws.once("close", () => resolve())
+      this.ws.close()
+    })
+  }
+}
+
+export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
+  const connection = await RawConnection.open(baseUrl)
+
+  const sequential = async (deadline: number) => {
+    let ops = 0
+    while (now() < deadline) {
+      await connection.call("listLoaded")
+      ops++
+    }
+    return ops
+  }
+
+  return {
+    name: "raw ws",
+    sequentialRpc: sequential,
+    concurrentRpc: async (deadline, lanes) => {
+      const counts = await Promise.all(Array.from({ length: lanes }, () => sequential(deadline)))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    getOrLoad: async (deadline, key) => {
+      let ops = 0
+      let progressEvents = 0
+      const onProgress = () => {
+        progressEvents++
+      }
+      while (now() < deadline) {
+        await connection.load("getOrLoad", key, onProgress)
+        ops++
+      }
+      return { ops, progressEvents }
+    },
+    loadUnload: async (deadline, key) => {
+      let ops = 0
+      while (now() < deadline) {
+        const identifier = await connection.load("loadModel", key)
+        await connection.call("unloadModel", { identifier })
+        ops++
+      }
+      return ops
+    },
+    concurrentLoads: async (count, key) => {
+      await Promise.all(Array.from({ length: count }, () => connection.load("loadModel", key)))
+    },
+    connectFirstCall: async (deadline) => {
+      const latencies: Array<number> = []
+      while (now() < deadline) {
+        const start = now()
+        const fresh = await RawConnection.open(baseUrl)
+        await fresh.call("listLoaded")
+        latencies.push(now() - start)
+        await fresh.close()
+      }
+      return latencies
+    },
+    close: () => connection.close()
+  }
+}
+

@@ -1,0 +1,508 @@
+/**
+ * `npm run bench` (`tsx bench/run.ts [--rounds N] [--quick] [--duration ms] [--warmup ms]
+ * [--memory-rounds N] [--clients a,b] [--only 1,2,7] [--write]`):
+ * lmstudio-effect vs `@lmstudio/sdk@1.5.0` vs raw `ws`, in one process tree and one run.
+ *
+ * - The protocol server (`bench/server.ts`) runs in its own process.
+ * - Each client runs in its own long-lived worker process (`bench/worker.ts`), warmed up first.
+ *   Only one worker works at a time.
+ * - Rounds are interleaved: in every round each workload runs once per client, A B C, with the
+ *   client order rotated each round so that no client always goes first.
+ * - Workload 7 (cold import, memory) runs in a fresh plain `node` process per client per round
+ *   (`bench/fresh.mjs`).
+ *
+ * Writes `bench/results.md` and `bench/results.json`.
+ */
+import { type ChildProcess, execFile, fork } from "node:child_process"
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import os from "node:os"
+import { join, relative } from "node:path"
+import { promisify } from "node:util"
+import { transpile } from "./build.js"
+import { CLIENTS, type ClientName } from "./clients/index.js"
+import { BENCH_DIR, ROOT_DIR, startServer } from "./serverProcess.js"
+import type { FromWorker, ToWorker } from "./worker.js"
+import { median, MEMORY_OPS, type Workload, WORKLOADS } from "./workloads.js"
+
+const execFileAsync = promisify(execFile)
+
+// -------------------------------------------------------------------------------------------------
+// Options
+// -------------------------------------------------------------------------------------------------
+
+const args = process.argv.slice(2)
+const flag = (name: string) => args.includes(name)
+const option = (name: string): number | undefined => {
+  const index = args.indexOf(name)
+  const value = index === -1 ? undefined : Number(args[index + 1])
+  return value === undefined || Number.isNaN(value) ? undefined : value
+}
+
+const list = (name: string): Array<string> | undefined => {
+  const index = args.indexOf(name)
+  return index === -1 ? undefined : (args[index + 1] ?? "").split(",").map((x) => x.trim()).filter((x) => x !== "")
+}
+
+const quick = flag("--quick")
+/** `--clients lmstudio-effect,@lmstudio/sdk`: a subset of clients (for quick comparisons). */
+const selectedClients = (list("--clients") ?? CLIENTS).filter((c): c is ClientName => CLIENTS.includes(c as ClientName))
+/** `--only 1,3,7`: a subset of workloads (7 = cold import, 8 = memory). */
+const selectedWorkloads = new Set((list("--only") ?? WORKLOADS.map((w) => String(w.id))).map(Number))
+/** A partial or quick run prints its table but leaves results.md/json alone (unless `--write`). */
+const partial = !flag("--write") &&
+  (quick || selectedClients.length < CLIENTS.length || selectedWorkloads.size < WORKLOADS.length)
+const config = {
+  rounds: option("--rounds") ?? (quick ? 2 : 5),
+  /** Target duration of one measured sample, ms (workload 5 runs at least one whole batch). */
+  sampleMs: option("--duration") ?? (quick ? 200 : 500),
+  /** Warm-up per workload per client before the first round, ms. */
+  warmupMs: option("--warmup") ?? (quick ? 300 : 1000),
+  memoryOps: quick ? 2_000 : MEMORY_OPS,
+  /** Rounds that also run the (slow) memory process, spread over the run. */
+  memoryRounds: 0,
+  quick
+}
+
+config.memoryRounds = Math.min(config.rounds, option("--memory-rounds") ?? (quick ? 1 : 3))
+
+/** Round indexes (0-based) that measure memory: evenly spread, first and last included. */
+const memoryRoundSet = new Set(
+  Array.from(
+    { length: config.memoryRounds },
+    (_, i) => config.memoryRounds === 1 ? 0 : Math.round((i * (config.rounds - 1)) / (config.memoryRounds - 1))
+  )
+)
+
+const log = (message: string) => process.stderr.write(`${message}\n`)
+
+// -------------------------------------------------------------------------------------------------
+// What lmstudio-effect's cold import loads
+// -------------------------------------------------------------------------------------------------
+
+interface EffectEntry {
+  /** Path of the JS entry point fresh processes import. */
+  readonly path: string
+  /** Extra node flags (the tsx loader in the last-resort fallback). */
+  readonly nodeArgs: ReadonlyArray<string>
+  readonly description: string
+}
+
+const newestMtime = (dir: string): number => {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/**
+ * `dist/index.js` when it exists and is newer than every file in src/; otherwise src/ transpiled
+ * file by file (no bundling, same module graph as dist/) with esbuild into bench/.build/; tsx on
+ * src/ only if esbuild is unavailable.
+ */
+const prepareEffectEntry = async (): Promise<EffectEntry> => {
+  const srcDir = join(ROOT_DIR, "src")
+  const dist = join(ROOT_DIR, "dist", "index.js")
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestMtime(srcDir)) {
+    return { path: dist, nodeArgs: [], description: "dist/index.js (the built package)" }
+  }
+  const why = existsSync(dist) ? "dist/ is older than src/" : "there is no dist/"
+  try {
+    const outdir = join(BENCH_DIR, ".build", "src")
+    await transpile([srcDir], srcDir, outdir)
+    return {
+      path: join(outdir, "index.js"),
+      nodeArgs: [],
+      description: `src/ transpiled to plain JS (esbuild, one file per module, like tsc's dist/) in bench/.build/src/, because ${why}`
+    }
+  } catch (error) {
+    log(`esbuild unavailable (${String(error)}); falling back to tsx on src/`)
+    return {
+      path: join(srcDir, "index.ts"),
+      nodeArgs: ["--import", "tsx"],
+      description: `src/index.ts through the tsx loader, because ${why} and esbuild was unavailable (includes tsx's own start-up cost)`
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Workers
+// -------------------------------------------------------------------------------------------------
+
+interface Worker {
+  readonly name: ClientName
+  child: ChildProcess
+  pending: ((message: FromWorker) => void) | undefined
+}
+
+const spawnWorker = (name: ClientName, baseUrl: string): Promise<Worker> =>
+  new Promise((resolve, reject) => {
+    const child = fork(join(BENCH_DIR, "worker.ts"), [name, baseUrl], {
+      cwd: ROOT_DIR,
+      execArgv: ["--expose-gc", "--import", "tsx"],
+      stdio: ["ignore", "inherit", "inherit", "ipc"]
+    })
+    const worker: Worker = { name, child, pending: undefined }
+    child.on("message", (message: FromWorker) => {
+      if (message.type === "ready") return resolve(worker)
+      const pending = worker.pending
+      worker.pending = undefined
+      if (pending !== undefined) pending(message)
+      else if (message.type === "error") reject(new Error(`${name} worker: ${message.message}`))
+    })
+    child.once("exit", (code) => {
+      const pending = worker.pending
+      worker.pending = undefined
+      pending?.({ type: "error", message: `worker exited (code ${code})` })
+      reject(new Error(`${name} worker exited (code ${code})`))
+    })
+  })
+
+const runInWorker = (worker: Worker, workload: Workload, durationMs: number): Promise<FromWorker> => {
+  // Generous: a sample normally takes durationMs (workload 5: at least one batch of loads).
+  const timeoutMs = Math.max(60_000, durationMs * 20)
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      worker.pending = undefined
+      resolve({ type: "error", message: `timed out after ${timeoutMs} ms` })
+    }, timeoutMs)
+    worker.pending = (message) => {
+      clearTimeout(timer)
+      resolve(message)
+    }
+    worker.child.send({ type: "run", workload: workload.id, durationMs } satisfies ToWorker)
+  })
+}
+
+const closeWorker = (worker: Worker) =>
+  new Promise<void>((resolve) => {
+    if (worker.child.exitCode !== null) return resolve()
+    const timer = setTimeout(() => {
+      worker.child.kill()
+      resolve()
+    }, 5_000)
+    worker.child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    worker.child.send({ type: "close" } satisfies ToWorker)
+  })
+
+// -------------------------------------------------------------------------------------------------
+// Fresh processes (workload 7)
+// -------------------------------------------------------------------------------------------------
+
+interface FreshResult {
+  readonly importMs: number
+  readonly rssMB?: number
+  readonly heapUsedMB?: number
+  readonly rssBeforeOpsMB?: number
+  readonly opsMs?: number
+}
+
+/** `ops` = 0: import only. */
+const runFresh = async (name: ClientName, effectEntry: EffectEntry, baseUrl: string, ops: number): Promise<FreshResult> => {
+  const entry = name === "lmstudio-effect" ? effectEntry.path : name === "@lmstudio/sdk" ? "@lmstudio/sdk" : "ws"
+  const nodeArgs = name === "lmstudio-effect" ? effectEntry.nodeArgs : []
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ["--expose-gc", ...nodeArgs, join(BENCH_DIR, "fresh.mjs"), name, entry, baseUrl, String(ops)],
+    { cwd: ROOT_DIR, timeout: 180_000 }
+  )
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as FreshResult
+}
+
+// -------------------------------------------------------------------------------------------------
+// Statistics and report
+// -------------------------------------------------------------------------------------------------
+
+interface ClientStats {
+  readonly samples: Array<number>
+  readonly errors: Array<string>
+  median: number
+  min: number
+  max: number
+  /** Relative performance vs the official client / raw ws: > 1 = better than the reference. */
+  vsOfficial: number
+  vsRaw: number
+}
+
+type Results = Record<string, Record<ClientName, ClientStats>>
+
+const emptyStats = (): ClientStats => ({
+  samples: [],
+  errors: [],
+  median: Number.NaN,
+  min: Number.NaN,
+  max: Number.NaN,
+  vsOfficial: Number.NaN,
+  vsRaw: Number.NaN
+})
+
+const relativePerformance = (workload: Workload, value: number, reference: number) =>
+  workload.better === "higher" ? value / reference : reference / value
+
+const finish = (results: Results) => {
+  for (const workload of WORKLOADS) {
+    const row = results[workload.key]!
+    for (const name of CLIENTS) {
+      const stats = row[name]
+      stats.median = median(stats.samples)
+      stats.min = stats.samples.length === 0 ? Number.NaN : Math.min(...stats.samples)
+      stats.max = stats.samples.length === 0 ? Number.NaN : Math.max(...stats.samples)
+    }
+    for (const name of CLIENTS) {
+      const stats = row[name]
+      stats.vsOfficial = relativePerformance(workload, stats.median, row["@lmstudio/sdk"].median)
+      stats.vsRaw = relativePerformance(workload, stats.median, row["raw ws"].median)
+    }
+  }
+}
+
+const fmt = (value: number): string => {
+  if (!Number.isFinite(value)) return "—"
+  const abs = Math.abs(value)
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : 2
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+}
+const fmtRatio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : "—")
+
+interface Target {
+  readonly description: string
+  readonly workloadKey: string
+  readonly against: "vsOfficial" | "vsRaw"
+  readonly minimum: number
+}
+
+const TARGETS: ReadonlyArray<Target> = [
+  ...WORKLOADS.filter((w) => w.throughput).map((w) => ({
+    description: `${w.title.split(" ")[0]} ≥ 1.0× official`,
+    workloadKey: w.key,
+    against: "vsOfficial" as const,
+    minimum: 1.0
+  })),
+  { description: "2. ≥ 1.5× official", workloadKey: "concurrentRpc", against: "vsOfficial", minimum: 1.5 },
+  { description: "1. ≥ 0.7× raw ws", workloadKey: "sequentialRpc", against: "vsRaw", minimum: 0.7 },
+  { description: "2. ≥ 0.7× raw ws", workloadKey: "concurrentRpc", against: "vsRaw", minimum: 0.7 },
+  { description: "3. ≥ 0.7× raw ws", workloadKey: "getOrLoad", against: "vsRaw", minimum: 0.7 },
+  { description: "7a. cold import no worse than official", workloadKey: "coldImport", against: "vsOfficial", minimum: 1.0 },
+  { description: "7b. memory no worse than official", workloadKey: "memory", against: "vsOfficial", minimum: 1.0 }
+]
+
+const packageVersion = (name: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT_DIR, "node_modules", name, "package.json"), "utf8")) as { version: string })
+      .version
+  } catch {
+    return "?"
+  }
+}
+
+const loadAverage = () => os.loadavg().map((x) => Math.round(x * 100) / 100)
+const loadAtStart = loadAverage()
+
+const machine = () => {
+  const cpus = os.cpus()
+  return {
+    /** 1/5/15-minute load averages when the run started and ended: other work on the machine adds noise. */
+    loadAverage: { start: loadAtStart, end: loadAverage() },
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model.trim() ?? "unknown",
+    cores: cpus.length,
+    memoryGB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    date: new Date().toISOString(),
+    versions: {
+      "lmstudio-effect": (JSON.parse(readFileSync(join(ROOT_DIR, "package.json"), "utf8")) as { version: string }).version,
+      effect: packageVersion("effect"),
+      "@effect/platform": packageVersion("@effect/platform"),
+      "@lmstudio/sdk": packageVersion("@lmstudio/sdk"),
+      ws: packageVersion("ws")
+    }
+  }
+}
+
+const markdown = (results: Results, info: ReturnType<typeof machine>, effectEntry: EffectEntry, wallSeconds: number) => {
+  const lines: Array<string> = []
+  lines.push("# lmstudio-effect benchmark results", "")
+  lines.push(
+    `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGB} GB RAM, ${info.platform}; Node ${info.node}.`,
+    `Date: ${info.date}. Versions: ${Object.entries(info.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
+    `Run: ${config.rounds} interleaved rounds${config.quick ? " (--quick)" : ""} (memory: ${config.memoryRounds}), ` +
+      `${config.sampleMs} ms per sample, ${config.warmupMs} ms warm-up per workload per client; ` +
+      `${wallSeconds.toFixed(0)} s wall time. Load average (1/5/15 min) at start ${info.loadAverage.start.join(" / ")}, ` +
+      `at end ${info.loadAverage.end.join(" / ")} (on ${info.cores} cores; anything else running shows up as noise).`,
+    "",
+    "Each cell is the median over rounds (min–max in the next column). \"× official\" and \"× raw ws\" are relative " +
+      "performance against that client's median: **> 1 means better** (faster, or less time/memory) whatever the unit.",
+    ""
+  )
+  lines.push("| Workload | Client | Median | Min–max | Unit | × official | × raw ws |")
+  lines.push("|---|---|---:|---:|---|---:|---:|")
+  for (const workload of WORKLOADS) {
+    const row = results[workload.key]!
+    for (const name of CLIENTS) {
+      const s = row[name]
+      const errors = s.errors.length === 0 ? "" : ` (${s.errors.length} failed)`
+      const title = workload.key === "memory"
+        ? workload.title.replace(MEMORY_OPS.toLocaleString("en-US"), config.memoryOps.toLocaleString("en-US"))
+        : workload.title
+      lines.push(
+        `| ${name === CLIENTS[0] ? title : ""} | ${name}${errors} | ${fmt(s.median)} | ${fmt(s.min)}–${fmt(s.max)} | ` +
+          `${workload.unit}${workload.better === "lower" ? " ↓" : " ↑"} | ${fmtRatio(s.vsOfficial)} | ${fmtRatio(s.vsRaw)} |`
+      )
+    }
+  }
+  lines.push("", "## Targets (issue 6), lmstudio-effect", "")
+  lines.push("| Target | Measured | Status |", "|---|---:|---|")
+  for (const target of TARGETS) {
+    const value = results[target.workloadKey]!["lmstudio-effect"][target.against]
+    lines.push(`| ${target.description} | ${fmtRatio(value)} | ${value >= target.minimum ? "met" : "**missed**"} |`)
+  }
+  const errors = WORKLOADS.flatMap((w) =>
+    CLIENTS.flatMap((name) => results[w.key]![name].errors.map((e) => `- ${w.title} · ${name}: ${e}`))
+  )
+  if (errors.length > 0) lines.push("", "## Failed samples", "", ...new Set(errors))
+  lines.push(
+    "",
+    "## Method",
+    "",
+    "- Server: `bench/server.ts`, a minimal LM Studio protocol server (raw `ws`, no validation, no timers) in its own " +
+      "process; every load's packets are written back-to-back in one socket write.",
+    "- Clients: one worker process per client (`bench/worker.ts`), so heaps, JITs and GCs are separate; only one " +
+      "worker runs at a time; a full GC runs before each sample. lmstudio-effect runs as Effect programs (one " +
+      "`runPromise` per sample); `@lmstudio/sdk` with a silent logger and `verbose: false`; raw `ws` sends hand-written " +
+      "JSON frames and parses replies with `JSON.parse`, nothing else (the floor).",
+    "- 1–2: `listLoaded` (3 instance infos per result); 2 keeps 100 calls in flight (100 sequential lanes).",
+    "- 3: sequential `model(key)`/get-or-load; each load is `startLoading`, 100 `loadProgress`, `loadSuccess`, " +
+      "`channelClose`; the progress callback counts packets and the run fails unless every packet arrived.",
+    "- 4: sequential `loadNewInstance(key)` + `unload` (`resolved`, 10 `progress`, `success`, `channelClose`, then the " +
+      "`unloadModel` RPC). 5: 1,000 `loadNewInstance` at once (same packets), median batch wall time.",
+    "- 6: new client → first `listLoaded` result (closing the client is not timed); median per sample.",
+    `- 7a: \`await import()\` of the package in a fresh \`node\` process (warm OS file cache, cold V8). lmstudio-effect: ${effectEntry.description}.`,
+    `- 7b: RSS of a fresh process (same import) after ${config.memoryOps.toLocaleString("en-US")} operations (100 in flight; per 10: 8 ` +
+      "`listLoaded`, 1 get-or-load, 1 load+unload; 10 progress packets per load) and two forced GCs, in " +
+      `${config.memoryRounds} of the ${config.rounds} rounds (it is slow and varies little). Includes Node itself ` +
+      "(~40 MB): compare against raw ws."
+  )
+  return `${lines.join("\n")}\n`
+}
+
+// -------------------------------------------------------------------------------------------------
+// Main
+// -------------------------------------------------------------------------------------------------
+
+const main = async () => {
+  const started = performance.now()
+  log(`bench: ${config.rounds} rounds, ${config.sampleMs} ms samples, ${config.warmupMs} ms warm-up`)
+  const server = await startServer()
+  log(`bench server at ${server.baseUrl} (pid ${server.pid})`)
+  const workers = new Map<ClientName, Worker>()
+  try {
+    const [effectEntry, ...spawned] = await Promise.all([
+      prepareEffectEntry(),
+      ...selectedClients.map((name) => spawnWorker(name, server.baseUrl))
+    ])
+    for (const worker of spawned) workers.set(worker.name, worker)
+    log(`lmstudio-effect cold import: ${effectEntry.description}`)
+
+    const results: Results = Object.fromEntries(
+      WORKLOADS.map((w) => [w.key, Object.fromEntries(CLIENTS.map((name) => [name, emptyStats()]))])
+    ) as Results
+    const inProcess = WORKLOADS.filter((w) => w.run !== undefined && selectedWorkloads.has(w.id))
+
+    const sample = async (name: ClientName, workload: Workload, durationMs: number, record: boolean) => {
+      const worker = workers.get(name)!
+      const reply = await runInWorker(worker, workload, durationMs)
+      const stats = results[workload.key]![name]
+      if (reply.type === "sample") {
+        if (record) stats.samples.push(reply.value)
+        return
+      }
+      const message = reply.type === "error" ? reply.message : "unexpected reply"
+      log(`  ${workload.title} · ${name}: ${message}`)
+      stats.errors.push(message)
+      if (message.startsWith("timed out") || worker.child.exitCode !== null) {
+        // The worker may be wedged or gone: replace it (the replacement is not warmed up).
+        worker.child.kill()
+        workers.set(name, await spawnWorker(name, server.baseUrl))
+      }
+    }
+
+    log("warm-up")
+    for (const workload of inProcess) {
+      for (const name of selectedClients) await sample(name, workload, config.warmupMs, false)
+    }
+
+    for (let round = 0; round < config.rounds; round++) {
+      const order = selectedClients.map((_, i) => selectedClients[(i + round) % selectedClients.length]!)
+      log(`round ${round + 1}/${config.rounds}: ${order.join(" → ")}`)
+      for (const workload of inProcess) {
+        for (const name of order) await sample(name, workload, config.sampleMs, true)
+      }
+      const fresh = async (workload: "coldImport" | "memory", name: ClientName) => {
+        const stats = results[workload]![name]
+        try {
+          const result = await runFresh(name, effectEntry, server.baseUrl, workload === "memory" ? config.memoryOps : 0)
+          const value = workload === "memory" ? result.rssMB : result.importMs
+          if (value === undefined) throw new Error(`no ${workload} value in ${JSON.stringify(result)}`)
+          stats.samples.push(value)
+          if (workload === "memory") {
+            log(`  memory · ${name}: ${value.toFixed(1)} MB after ${((result.opsMs ?? 0) / 1000).toFixed(1)} s of operations`)
+          }
+        } catch (error) {
+          const message = error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error)
+          log(`  fresh process (${workload}) · ${name}: ${message}`)
+          stats.errors.push(message)
+        }
+      }
+      if (selectedWorkloads.has(7)) for (const name of order) await fresh("coldImport", name)
+      if (selectedWorkloads.has(8) && memoryRoundSet.has(round)) for (const name of order) await fresh("memory", name)
+    }
+
+    finish(results)
+    const info = machine()
+    const wallSeconds = (performance.now() - started) / 1000
+    const report = markdown(results, info, effectEntry, wallSeconds)
+    if (!partial) {
+      writeFileSync(join(BENCH_DIR, "results.md"), report)
+      writeFileSync(
+        join(BENCH_DIR, "results.json"),
+        `${
+          JSON.stringify(
+            {
+              machine: info,
+              config: { ...config, effectEntry: relative(ROOT_DIR, effectEntry.path), effectEntryDescription: effectEntry.description },
+              wallSeconds,
+              workloads: WORKLOADS.map((w) => ({
+                id: w.id,
+                key: w.key,
+                title: w.title,
+                unit: w.unit,
+                better: w.better,
+                results: results[w.key]
+              })),
+              targets: TARGETS.map((t) => {
+                const measured = results[t.workloadKey]!["lmstudio-effect"][t.against]
+                return { ...t, measured, met: measured >= t.minimum }
+              })
+            },
+            (_, value: unknown) => (typeof value === "number" && !Number.isFinite(value) ? null : value),
+            2
+          )
+        }\n`
+      )
+    }
+    process.stdout.write(`\n${report}`)
+    log(partial ? `partial or quick run (${wallSeconds.toFixed(0)} s): results.md/json not written (--write to force)` : `wrote bench/results.md and bench/results.json (${wallSeconds.toFixed(0)} s)`)
+  } finally {
+    await Promise.all([...workers.values()].map(closeWorker))
+    await server.stop()
+  }
+}
+
+main().catch((error: unknown) => {
+  log(error instanceof Error ? error.stack ?? error.message : String(error))
+  process.exit(1)
+})
