@@ -293,18 +293,28 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     serverLoaded: string | undefined = undefined
     /** Fires when no packet arrived for the request's inactivity period (a plain, unref'd timer). */
     private timer: ReturnType<typeof setTimeout> | undefined = undefined
+    /** When the last packet arrived (`performance.now()`); the timer re-arms until it is stale. */
+    private lastActivity = 0
 
     constructor(readonly request: LoadRequest) {}
 
     readonly onPacket = (packet: unknown): void => {
-      this.timer?.refresh()
+      this.lastActivity = performance.now()
       if (isLoadedPacket(packet)) this.serverLoaded = packet.info.identifier
     }
 
-    /** Starts the inactivity timer: on expiry a marker joins the channel's packets. */
+    /** Starts the inactivity timer: once no packet came for the whole period, a marker joins the packets. */
     arm(channel: Channel): void {
       if (!Duration.isFinite(this.request.inactivity)) return
-      this.timer = setTimeout(() => channel.inject(TIMED_OUT), Duration.toMillis(this.request.inactivity))
+      const limit = Duration.toMillis(this.request.inactivity)
+      this.lastActivity = performance.now()
+      const check = () => {
+        const idle = performance.now() - this.lastActivity
+        if (idle >= limit) return channel.inject(TIMED_OUT)
+        this.timer = setTimeout(check, limit - idle)
+        this.timer.unref()
+      }
+      this.timer = setTimeout(check, limit)
       this.timer.unref()
     }
 
