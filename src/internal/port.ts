@@ -62,6 +62,15 @@ export interface Channel {
   readonly inject: (packet: unknown) => void
 }
 
+export interface ChannelOptions {
+  /** Sent when the channel is closed by this side before the server ended it. */
+  readonly cancelMessage?: unknown
+  /** What the caller knew, for the errors of this channel. */
+  readonly context?: Partial<ErrorContext>
+  /** Sees every inbound packet synchronously, as it arrives, before anyone consumes it. */
+  readonly onPacket?: (packet: unknown) => void
+}
+
 export interface Port {
   readonly url: string
   /** One RPC round trip; the raw `result` (`undefined` when absent). */
@@ -77,12 +86,7 @@ export interface Port {
   readonly openChannel: (
     endpoint: string,
     creationParameter: unknown,
-    options?: {
-      readonly cancelMessage?: unknown
-      readonly context?: Partial<ErrorContext>
-      /** Sees every inbound packet synchronously, as it arrives, before anyone consumes it. */
-      readonly onPacket?: (packet: unknown) => void
-    }
+    options?: ChannelOptions
   ) => Effect.Effect<Channel, LMStudioError, Scope.Scope>
   /**
    * Like `openChannel` without a scope: the caller must run `close` (which sends `cancelMessage`
@@ -91,11 +95,7 @@ export interface Port {
   readonly openChannelUnscoped: (
     endpoint: string,
     creationParameter: unknown,
-    options?: {
-      readonly cancelMessage?: unknown
-      readonly context?: Partial<ErrorContext>
-      readonly onPacket?: (packet: unknown) => void
-    }
+    options?: ChannelOptions
   ) => Effect.Effect<Channel & { readonly close: Effect.Effect<void> }, LMStudioError>
   /** A signal's values (first update = the whole value); unsubscribes when the stream ends. */
   readonly subscribe: (endpoint: string, creationParameter?: unknown) => Stream.Stream<unknown, LMStudioError>
