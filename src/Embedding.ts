@@ -1,12 +1,11 @@
 /**
- * Embedding models: the handle type and the domain wiring behind `client.embedding`.
+ * Embedding models: the handle type and the type of `client.embedding`.
  *
  * @since 0.1.0
  */
-import * as LoadConfig from "./LoadConfig.js"
-import { EmbeddingModelInfo, EmbeddingModelInstanceInfo } from "./ModelInfo.js"
+import type * as LoadConfig from "./LoadConfig.js"
+import type { EmbeddingModelInfo, EmbeddingModelInstanceInfo } from "./ModelInfo.js"
 import type { ModelHandle, ModelNamespace } from "./ModelNamespace.js"
-import type { Domain } from "./internal/modelNamespace.js"
 
 /**
  * A handle to a loaded embedding model instance.
@@ -30,22 +29,3 @@ export type EmbeddingNamespace = ModelNamespace<
   EmbeddingModelInstanceInfo,
   LoadConfig.EmbeddingLoadConfig
 >
-
-/** @internal */
-export const domain: Domain<
-  EmbeddingModelInfo,
-  EmbeddingModelInstanceInfo,
-  LoadConfig.EmbeddingLoadConfig,
-  EmbeddingHandle
-> = {
-  name: "embedding",
-  noun: "embedding model",
-  info: EmbeddingModelInfo,
-  instanceInfo: EmbeddingModelInstanceInfo,
-  isInfo: (u) => typeof u === "object" && u !== null && (u as { type?: unknown }).type === "embedding",
-  validateConfig: LoadConfig.validateEmbeddingLoadConfig,
-  configToFields: LoadConfig.embeddingConfigToKVFields,
-  configFromKV: LoadConfig.embeddingConfigFromKVConfig,
-  contextLengthKey: "embedding.load.contextLength",
-  handleTag: "EmbeddingHandle"
-}

@@ -17,6 +17,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Embedding from "./Embedding.js"
 import * as Credentials from "./internal/credentials.js"
+import * as Domains from "./internal/domains.js"
 import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
 import * as ModelNamespace from "./internal/modelNamespace.js"
@@ -200,10 +201,11 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     ttl: options.defaultTtl,
     loadInactivityTimeout,
     cancelGrace: Duration.seconds(30),
-    cancelWait: Duration.seconds(1)
+    cancelWait: Duration.seconds(1),
+    releaseTimeout: CLOSE_GRACE
   }
-  const llm = ModelNamespace.make(Llm.domain, llmPort, rawDownloaded, defaults, scope)
-  const embedding = ModelNamespace.make(Embedding.domain, embeddingPort, rawDownloaded, defaults, scope)
+  const llm = ModelNamespace.make(Domains.llm, llmPort, rawDownloaded, defaults, scope)
+  const embedding = ModelNamespace.make(Domains.embedding, embeddingPort, rawDownloaded, defaults, scope)
   // Runs before the sockets close (finalizers run in reverse): if the client closes while scopes
   // still own loaded instances, unload those instead of leaving them behind.
   yield* Effect.addFinalizer(() =>

@@ -66,7 +66,11 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("lmstud
             this.detail
           )
       case "OpenTimeout":
-        return lines(`Timed out opening a connection to LM Studio at ${this.url}.`, this.detail)
+        return lines(
+          `Timed out opening a connection to LM Studio at ${this.url}.`,
+          this.detail,
+          "Check that the URL points at LM Studio's server (not another service), or raise `openTimeout`."
+        )
       case "Closed":
         return lines(
           `The connection to LM Studio at ${this.url} was lost while the operation was in progress.`,
@@ -76,7 +80,8 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("lmstud
       case "KeepAliveTimeout":
         return lines(
           `LM Studio at ${this.url} stopped answering keep-alive pings; the connection was closed.`,
-          this.detail
+          this.detail,
+          "Check that LM Studio is still running and reachable; the next operation reconnects."
         )
       case "ClientClosed":
         return lines(`The LM Studio client for ${this.url} was closed (its scope ended).`, this.detail)
@@ -240,7 +245,8 @@ export class InvalidArgumentError
 
 /**
  * A model load stopped making progress for longer than the configured inactivity timeout. The load
- * was cancelled and nothing it loaded was left behind.
+ * was cancelled; if the server still finished it, lmstudio-effect unloads it (best effort, bounded
+ * in time).
  *
  * @since 0.1.0
  * @category errors
@@ -257,7 +263,8 @@ export class LoadTimeoutError
   /** @since 0.1.0 */
   override get message(): string {
     return lines(
-      `Loading "${this.modelKey}" made no progress for ${this.inactivityMillis} ms and was cancelled.`,
+      `Loading "${this.modelKey}" made no progress for ${this.inactivityMillis} ms; the load was cancelled ` +
+        "(and undone if the server finished it anyway).",
       "LM Studio may be stuck or out of memory; check its logs, or raise `loadInactivityTimeout`."
     )
   }
@@ -297,6 +304,8 @@ export const LMStudioError = Schema.Union(
 )
 
 /**
+ * Whether a value is one of lmstudio-effect's errors.
+ *
  * @since 0.1.0
  * @category guards
  */

@@ -14,7 +14,7 @@ import type { ModelInfo } from "./ModelInfo.js"
 import type { ModelOptions } from "./ModelNamespace.js"
 
 /**
- * Any loaded LLM, or — with a key — that model, loaded if needed.
+ * Any loaded LLM, or — with a key — that model, loaded if needed (`options` apply with a key).
  *
  * @since 0.1.0
  * @category accessors
@@ -26,7 +26,8 @@ export const llm = (
   Effect.flatMap(LMStudioClient, (client) => key === undefined ? client.llm.model() : client.llm.model(key, options))
 
 /**
- * Any loaded embedding model, or — with a key — that model, loaded if needed.
+ * Any loaded embedding model, or — with a key — that model, loaded if needed (`options` apply
+ * with a key).
  *
  * @since 0.1.0
  * @category accessors

@@ -67,6 +67,8 @@ export interface Loaded<Handle> {
 export type LoadEvent<Handle, Info> = Resolved<Info> | Progress | UnloadingOtherJitModel | Loaded<Handle>
 
 /**
+ * Whether an event is the final `Loaded` one.
+ *
  * @since 0.1.0
  * @category guards
  */
@@ -74,6 +76,8 @@ export const isLoaded = <Handle, Info>(event: LoadEvent<Handle, Info>): event is
   event._tag === "Loaded"
 
 /**
+ * Whether an event is a `Progress` fraction.
+ *
  * @since 0.1.0
  * @category guards
  */

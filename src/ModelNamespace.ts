@@ -85,7 +85,7 @@ export interface ModelNamespace<Handle, Info, InstanceInfo, Config> {
   /**
    * Without a key: any loaded model of this domain (`ModelNotFoundError` when none is loaded).
    * With a key: the loaded instance of that model, loading it if needed (get-or-load).
-   * Concurrent calls for the same key share one load.
+   * Concurrent calls for the same key share one load, made with the first caller's options.
    */
   readonly model: {
     (): Effect.Effect<Handle, LMStudioError>

@@ -220,6 +220,18 @@ describe("beyond the official clients", () => {
 })
 
 describe("idle TTL (TestClock)", () => {
+  it.scoped("a scope never unloads another instance that reused its idled-out identifier", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 0 })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const mine = yield* client.llm.loadNewInstanceScoped(LLAMA, { ttl: "1 minute" })
+        yield* TestClock.adjust("2 minutes") // mine idles out on the server
+        const theirs = yield* client.llm.loadNewInstance(LLAMA) // and its identifier is reused
+        assert.strictEqual(theirs.identifier, mine.identifier)
+      }))
+      assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA], "the other program's instance is still loaded")
+    }))
+
   it.scoped("an instance unloads after its TTL of idle time", () =>
     Effect.gen(function*() {
       const { client, sim } = yield* setup({ loadMs: 0 })

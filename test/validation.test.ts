@@ -37,7 +37,9 @@ const cases: ReadonlyArray<readonly [string, (client: Client) => Effect.Effect<u
   ["embedding contextLength -1", (c) => c.embedding.loadNewInstance(NOMIC, { config: { contextLength: -1 } }), "config.contextLength"],
   ["LLM-only key on an embedding model", (c) => c.embedding.loadNewInstance(NOMIC, { config: { flashAttention: true } as never }), "config.flashAttention"],
   ["loadInactivityTimeout 0", (c) => c.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: 0 }), "loadInactivityTimeout"],
-  ["getModelInfo empty identifier", (c) => c.llm.getModelInfo(""), "query"]
+  ["getModelInfo empty identifier", (c) => c.llm.getModelInfo(""), "query"],
+  ["getModelInfo query of the wrong type", (c) => c.llm.getModelInfo({ vision: "yes" } as never), "query"],
+  ["getModelInfo query with an unknown key", (c) => c.llm.getModelInfo({ name: "llama" } as never), "query"]
 ]
 
 describe("bad input fails before any I/O", () => {

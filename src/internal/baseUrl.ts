@@ -15,7 +15,8 @@ export const validateBaseUrl = (baseUrl: string): Effect.Effect<string, InvalidA
     try {
       url = new URL(baseUrl)
     } catch {
-      return Effect.fail(invalid(`"${baseUrl}" is not a URL; expected something like ws://127.0.0.1:1234`))
+      // Not echoed: an unparsable URL may still carry credentials.
+      return Effect.fail(invalid("is not a URL; expected something like ws://127.0.0.1:1234"))
     }
     if (url.protocol !== "ws:" && url.protocol !== "wss:") {
       return Effect.fail(invalid(`must start with ws:// or wss:// (got ${url.protocol}//); LM Studio's API is a WebSocket`))

@@ -25,7 +25,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { InvalidArgumentError, type LMStudioError, LoadTimeoutError, ModelNotFoundError, ProtocolError } from "../LMStudioError.js"
 import type * as LoadEvent from "../LoadEvent.js"
-import { ModelInstanceInfo, type ModelQuery } from "../ModelInfo.js"
+import { ModelInstanceInfo, ModelQuery } from "../ModelInfo.js"
 import type * as Api from "../ModelNamespace.js"
 import type { Channel, Port } from "./port.js"
 import { apiOverrideStack, KVConfig, type KVConfigField } from "./protocol/kvConfig.js"
@@ -64,6 +64,8 @@ export interface Defaults {
   readonly cancelGrace: Duration.Duration
   /** How long the cancelling caller itself waits for that cleanup. */
   readonly cancelWait: Duration.Duration
+  /** How long closing a scope waits to unload the instance it owns. */
+  readonly releaseTimeout: Duration.Duration
 }
 
 interface LoadRequest {
@@ -109,6 +111,7 @@ interface SharedLoad<Handle> {
 }
 
 const decodeKV = Schema.decodeUnknown(KVConfig)
+const decodeQuery = Schema.decodeUnknown(ModelQuery, { onExcessProperty: "error" })
 
 /** A domain's decoders, compiled once per domain rather than once per client. */
 const decoders = new WeakMap<object, unknown>()
@@ -371,8 +374,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   }
 
   /**
-   * Opens the load channel for the life of the current scope. Unless the reader delivered the
-   * handle by then, closing the scope cancels the load and undoes what the server did anyway.
+   * Opens a load channel (closed with `closeLoad`) and arms its inactivity timer.
    */
   const openLoad = (request: LoadRequest) => {
     const reader = new LoadReader(request)
@@ -435,11 +437,11 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     onProgress: ((progress: number) => Effect.Effect<void>) | undefined,
     onLoaded?: (event: LoadEvent.Loaded<Handle>) => void
   ): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> =>
-    // Not Effect.scoped: a scope costs tens of microseconds, a mask a fraction of one. Opening is
-    // interruptible (it may have to connect); from the moment the channel exists, closing it is
-    // guaranteed.
+    // Not Effect.scoped: a scope costs tens of microseconds, a mask a fraction of one. Connecting
+    // is interruptible; opening the channel (one synchronous step once connected) is not, and from
+    // the moment the channel exists, closing it is guaranteed.
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(openLoad(request)), (load) =>
+      Effect.flatMap(Effect.zipRight(restore(port.connect), openLoad(request)), (load) =>
         restore(Effect.gen(function*() {
           const { channel, reader } = load
           while (true) {
@@ -469,29 +471,31 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   const inFlight = new Map<string, SharedLoad<Handle>>()
 
   /**
-   * Get-or-load of `request.modelKey`: the first caller runs the load in its own fiber; callers
-   * that come while it runs join it. If the first caller gives up, the load is cancelled (as any
+   * Get-or-load of `request.modelKey`: the first caller runs the load in its own fiber (with its
+   * own options); callers that come while it runs join it and share its outcome. If the first caller gives up, the load is cancelled (as any
    * interrupted load is) and the joiners start over.
    */
   const sharedGetOrLoad = (
     request: LoadRequest,
-    onProgress: ((progress: number) => Effect.Effect<void>) | undefined
+    onProgress: ((progress: number) => Effect.Effect<void>) | undefined,
+    onLoaded?: (event: LoadEvent.Loaded<Handle>) => void
   ): Effect.Effect<{ loaded: LoadEvent.Loaded<Handle>; initiator: boolean }, LMStudioError> =>
-    Effect.suspend(() => {
+    Effect.uninterruptibleMask((restore) => {
       const joined = inFlight.get(request.modelKey)
       if (joined !== undefined) {
-        return Effect.flatMap(awaitShared(joined, onProgress), (loaded) =>
+        return restore(Effect.flatMap(awaitShared(joined, onProgress), (loaded) =>
           loaded === undefined
-            ? sharedGetOrLoad(request, onProgress)
-            : Effect.succeed({ loaded, initiator: false }))
+            ? sharedGetOrLoad(request, onProgress, onLoaded)
+            : Effect.succeed({ loaded, initiator: false })))
       }
+      // Registered and guarded in one uninterruptible step, so the entry is always completed.
       const entry: SharedLoad<Handle> = { result: Deferred.unsafeMake(FiberId.none), listeners: new Set() }
       inFlight.set(request.modelKey, entry)
       const report = (progress: number) => {
         for (const listener of entry.listeners) listener(progress)
         return onProgress === undefined ? Effect.void : onProgress(progress)
       }
-      return runLoad(request, report).pipe(
+      return restore(runLoad(request, report, onLoaded)).pipe(
         Effect.onExit((exit) =>
           Effect.sync(() => {
             if (inFlight.get(request.modelKey) === entry) inFlight.delete(request.modelKey)
@@ -590,27 +594,50 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   // Instances owned by scopes: unloaded by their scope, or by the client's scope if it closes first
   // ------------------------------------------------------------------------------------------
 
-  const owned = new Set<string>()
+  /** Instances that scopes own: identifier → instance reference. */
+  const owned = new Map<string, string>()
 
+  const own = (handle: Handle) => {
+    const { identifier, info } = handle as unknown as { readonly identifier: string; readonly info: InstanceInfo }
+    owned.set(identifier, info.instanceReference)
+    return identifier
+  }
+
+  /**
+   * Unloads an owned instance once, in bounded time. Only if it is still the same instance: an
+   * instance that idled out (TTL) may have had its identifier reused by someone else's load.
+   */
   const releaseOwned = (identifier: string) =>
-    Effect.suspend(() => owned.delete(identifier) ? Effect.ignore(unloadReliably(identifier)) : Effect.void)
+    Effect.suspend(() => {
+      const instanceReference = owned.get(identifier)
+      if (instanceReference === undefined) return Effect.void
+      owned.delete(identifier)
+      return port.call("getModelInfo", {
+        specifier: { type: "instanceReference", instanceReference },
+        throwIfNotFound: false
+      }).pipe(
+        Effect.flatMap((info) => info === undefined ? Effect.void : unloadIdentifier(identifier)),
+        retryOnFreshConnection,
+        Effect.timeout(defaults.releaseTimeout),
+        Effect.ignore
+      )
+    })
 
   /**
    * Unload for cleanup paths: a socket that just dropped may not have been noticed yet, so a
    * connection failure is retried (on a fresh connection) a few times.
    */
-  const unloadReliably = (identifier: string) =>
-    unloadIdentifier(identifier).pipe(
-      Effect.retry({
-        times: 3,
-        schedule: Schedule.exponential("20 millis"),
-        while: (error) => error._tag === "ConnectionError" && error.reason === "Closed"
-      })
-    )
+  const retryOnFreshConnection = <A>(effect: Effect.Effect<A, LMStudioError>) =>
+    Effect.retry(effect, {
+      times: 3,
+      schedule: Schedule.exponential("20 millis"),
+      while: (error) => error._tag === "ConnectionError" && error.reason === "Closed"
+    })
+  const unloadReliably = (identifier: string) => retryOnFreshConnection(unloadIdentifier(identifier))
 
   /** Unloads every instance still owned by an open scope (the client is closing). */
   const releaseAllOwned = Effect.suspend(() =>
-    Effect.forEach([...owned], releaseOwned, { concurrency: "unbounded", discard: true })
+    Effect.forEach([...owned.keys()], releaseOwned, { concurrency: "unbounded", discard: true })
   )
 
   const modelScoped = traced(
@@ -619,17 +646,12 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       yield* annotateKey(key)
       const request = yield* prepare("getOrLoad", key, options)
       // Finalizer first: if this call turns out to be the one that loaded the model, it is unloaded.
+      // Ownership is recorded in the same synchronous step that delivers the handle.
       let loadedHere: string | undefined
       yield* Effect.addFinalizer(() => loadedHere === undefined ? Effect.void : releaseOwned(loadedHere))
-      const { loaded } = yield* Effect.uninterruptibleMask((restore) =>
-        Effect.tap(restore(sharedGetOrLoad(request, options?.onProgress)), ({ initiator, loaded }) =>
-          Effect.sync(() => {
-            if (initiator && loaded.loadedByThisCall) {
-              loadedHere = identifierOf(loaded.handle)
-              owned.add(loadedHere)
-            }
-          }))
-      )
+      const { loaded } = yield* sharedGetOrLoad(request, options?.onProgress, (event) => {
+        if (event.loadedByThisCall) loadedHere = own(event.handle)
+      })
       yield* annotateHandle(loaded.handle)
       return loaded.handle
     })
@@ -658,8 +680,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       let identifier: string | undefined
       yield* Effect.addFinalizer(() => identifier === undefined ? Effect.void : releaseOwned(identifier))
       const { handle } = yield* runLoad(request, options?.onProgress, (event) => {
-        identifier = identifierOf(event.handle)
-        owned.add(identifier)
+        identifier = own(event.handle)
       })
       yield* annotateHandle(handle)
       return handle
@@ -687,7 +708,9 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       ? Effect.succeed({})
       : typeof query === "string"
       ? Effect.map(Validate.keyString("query", query), (identifier) => ({ identifier }))
-      : Effect.succeed(query)
+      // LM Studio answers an invalid query with only a warning, so the call would never return.
+      : Effect.mapError(decodeQuery(query), (error) =>
+        new InvalidArgumentError({ field: "query", reason: ParseResult.TreeFormatter.formatErrorSync(error) }))
 
   const getModelInfo = traced("getModelInfo", Effect.fnUntraced(function*(query?: string | ModelQuery) {
     const q = yield* toQuery(query)

@@ -73,6 +73,8 @@ export interface ChannelOptions {
 
 export interface Port {
   readonly url: string
+  /** Opens and authenticates the socket if it is not open yet. */
+  readonly connect: Effect.Effect<void, LMStudioError>
   /** One RPC round trip; the raw `result` (`undefined` when absent). */
   readonly call: (
     endpoint: string,
@@ -527,7 +529,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       return Mailbox.toStream(mailbox)
     }))
 
-  return { url, call, openChannel, openChannelUnscoped, subscribe } satisfies Port
+  return { url, connect: Effect.asVoid(connection), call, openChannel, openChannelUnscoped, subscribe } satisfies Port
 })
 
 /** Pings every `interval`; if an ack does not come back within `timeout`, the peer is dead. */

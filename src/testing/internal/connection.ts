@@ -256,7 +256,7 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
           direction: "in",
           namespace,
           connection: entry.id,
-          frame: parsed.ok ? parsed.value : text
+          frame: parsed.ok ? redactPasskey(parsed.value) : text
         })
         if (refused) return
         if (!entry.authenticated) return yield* onAuth(parsed)
@@ -268,3 +268,9 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
 
     yield* Stream.runForEach(Mailbox.toStream(inbox), onFrame)
   }))
+
+/** The traffic log is public: an auth packet's passkey is logged as `<redacted>`. */
+const redactPasskey = (frame: unknown): unknown =>
+  typeof frame === "object" && frame !== null && "clientPasskey" in frame
+    ? { ...frame, clientPasskey: "<redacted>" }
+    : frame

@@ -80,6 +80,8 @@ const runLoad = (
         return yield* ctx.terminate
       }
     }
+    // A cancel that arrived during the last step wins: never commit a cancelled load.
+    if (yield* Deferred.isDone(ctx.cancelled)) return yield* Effect.fail(loadCancelled)
     return yield* commitInstance(sim, params)
   })
   return Effect.raceFirst(

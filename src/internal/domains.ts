@@ -1,0 +1,44 @@
+/**
+ * What differs between the LLM and embedding domains: schemas, load-config mapping, handle tag.
+ *
+ * @internal
+ */
+import type { EmbeddingHandle } from "../Embedding.js"
+import type { LlmHandle } from "../Llm.js"
+import * as LoadConfig from "../LoadConfig.js"
+import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
+import type { Domain } from "./modelNamespace.js"
+
+const hasType = (type: string) => (u: unknown) =>
+  typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
+
+export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, LlmHandle> = {
+  name: "llm",
+  noun: "LLM",
+  info: LlmInfo,
+  instanceInfo: LlmInstanceInfo,
+  isInfo: hasType("llm"),
+  validateConfig: LoadConfig.validateLlmLoadConfig,
+  configToFields: LoadConfig.llmConfigToKVFields,
+  configFromKV: LoadConfig.llmConfigFromKVConfig,
+  contextLengthKey: "llm.load.contextLength",
+  handleTag: "LlmHandle"
+}
+
+export const embedding: Domain<
+  EmbeddingModelInfo,
+  EmbeddingModelInstanceInfo,
+  LoadConfig.EmbeddingLoadConfig,
+  EmbeddingHandle
+> = {
+  name: "embedding",
+  noun: "embedding model",
+  info: EmbeddingModelInfo,
+  instanceInfo: EmbeddingModelInstanceInfo,
+  isInfo: hasType("embedding"),
+  validateConfig: LoadConfig.validateEmbeddingLoadConfig,
+  configToFields: LoadConfig.embeddingConfigToKVFields,
+  configFromKV: LoadConfig.embeddingConfigFromKVConfig,
+  contextLengthKey: "embedding.load.contextLength",
+  handleTag: "EmbeddingHandle"
+}
