@@ -260,6 +260,9 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    * After a load stopped before its handle was delivered: cancel it if the channel is still open,
    * let the channel end, and unload whatever the server loaded anyway (it may have finished just
    * before the cancel arrived).
+   *
+   * Known limit: if the server is slow to answer the cancel, another get-or-load may find that
+   * late instance (`alreadyLoaded`) before this cleanup unloads it.
    */
   const cancelAndCleanUp = (
     channel: Channel & { readonly close: Effect.Effect<void> },
