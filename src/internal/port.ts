@@ -153,11 +153,31 @@ class Connection {
       return new ConnectionError({ reason: "Closed", url: this.url, detail: "The socket is not open." })
     }
     try {
+      this.corkUntilNextTick(ws)
       ws.send(JSON.stringify(message))
       return undefined
     } catch (cause) {
       return new ConnectionError({ reason: "Closed", url: this.url, detail: String(cause) })
     }
+  }
+
+  private corked = false
+
+  /**
+   * Frames sent in the same tick leave in one write: the TCP socket is corked until the next
+   * tick (a system call per frame is the largest cost of many concurrent calls). `ws` keeps its
+   * socket in `_socket`; without it, frames are simply written one by one.
+   */
+  private corkUntilNextTick(ws: WS): void {
+    if (this.corked) return
+    const socket = (ws as unknown as { readonly _socket?: { cork(): void; uncork(): void } })._socket
+    if (socket === undefined) return
+    this.corked = true
+    socket.cork()
+    process.nextTick(() => {
+      this.corked = false
+      socket.uncork()
+    })
   }
 
   /** Reports a malformed or unexpected frame to the server, like the official client. */
