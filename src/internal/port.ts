@@ -161,23 +161,33 @@ class Connection {
     }
   }
 
-  private corked = false
+  /** Frames sent since the last tick, and the socket corked for them, if any. */
+  private burst = 0
+  private corkedSocket: { uncork(): void } | undefined = undefined
 
   /**
-   * Frames sent in the same tick leave in one write: the TCP socket is corked until the next
-   * tick (a system call per frame is the largest cost of many concurrent calls). `ws` keeps its
-   * socket in `_socket`; without it, frames are simply written one by one.
+   * When several frames are sent in the same tick, all but the first leave in one write: the
+   * TCP socket is corked until the next tick (a system call per frame is the largest cost of many
+   * concurrent calls). The first frame of a tick goes out at once, so a lone call waits for
+   * nothing. `ws` keeps its socket in `_socket`; without it, frames are written one by one.
    */
   private corkUntilNextTick(ws: WS): void {
-    if (this.corked) return
+    if (this.burst++ === 0) {
+      process.nextTick(this.endBurst)
+      return
+    }
+    if (this.corkedSocket !== undefined) return
     const socket = (ws as unknown as { readonly _socket?: { cork(): void; uncork(): void } })._socket
     if (socket === undefined) return
-    this.corked = true
     socket.cork()
-    process.nextTick(() => {
-      this.corked = false
-      socket.uncork()
-    })
+    this.corkedSocket = socket
+  }
+
+  private readonly endBurst = (): void => {
+    this.burst = 0
+    const socket = this.corkedSocket
+    this.corkedSocket = undefined
+    socket?.uncork()
   }
 
   /** Reports a malformed or unexpected frame to the server, like the official client. */
