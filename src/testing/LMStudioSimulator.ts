@@ -47,8 +47,8 @@ export {
 
 /**
  * One frame received (`"in"`) or sent (`"out"`) by the simulator, including authentication
- * frames. `connection` numbers sockets from 1 in the order they connected; `frame` is the parsed
- * JSON, or the raw text when the frame is not JSON.
+ * frames (whose passkey is logged as `<redacted>`). `connection` numbers sockets from 1 in the
+ * order they connected; `frame` is the parsed JSON, or the raw text when the frame is not JSON.
  *
  * @since 0.1.0
  * @category models
