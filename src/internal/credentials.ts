@@ -15,7 +15,8 @@ export interface Credentials {
   readonly clientPasskey: Redacted.Redacted<string>
 }
 
-const API_TOKEN = /^sk-lm-([A-Za-z0-9]{8}):([A-Za-z0-9]{20})$/
+/** `sk-lm-` + 8 letters/digits (the identifier) + `:` + 20 letters/digits (the passkey), §1.4. */
+export const API_TOKEN = /^sk-lm-([A-Za-z0-9]{8}):([A-Za-z0-9]{20})$/
 
 /** Splits an `sk-lm-XXXXXXXX:YYYYYYYYYYYYYYYYYYYY` token; the error never echoes the token. */
 export const fromApiToken = (

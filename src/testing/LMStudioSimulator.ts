@@ -15,6 +15,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import { API_TOKEN } from "../internal/credentials.js"
 import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
@@ -198,7 +199,6 @@ export declare namespace LMStudioSimulator {
   }
 }
 
-const TOKEN = /^sk-lm-([A-Za-z0-9]{8}):([A-Za-z0-9]{20})$/
 
 /**
  * Splits an LM Studio API token into its identifier and passkey (protocol §1.4), or `undefined`
@@ -210,7 +210,7 @@ const TOKEN = /^sk-lm-([A-Za-z0-9]{8}):([A-Za-z0-9]{20})$/
 export const parseApiToken = (
   token: string
 ): { readonly identifier: string; readonly passkey: string } | undefined => {
-  const match = TOKEN.exec(token.trim())
+  const match = API_TOKEN.exec(token.trim())
   return match?.[1] !== undefined && match[2] !== undefined ? { identifier: match[1], passkey: match[2] } : undefined
 }
 

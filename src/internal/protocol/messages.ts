@@ -137,10 +137,3 @@ export const decodeAuthPacket = Schema.decodeUnknownEither(AuthPacket)
 
 /** Decodes an already-parsed JSON value into the server's auth reply. */
 export const decodeAuthResult = Schema.decodeUnknownEither(AuthResult)
-
-/**
- * Serialises a message as JSON the way the JS client does: keys whose value is `undefined` are
- * dropped (§2.9), so "no parameter" is an absent `parameter` key.
- */
-export const encodeFrame = (message: ClientMessage | ServerMessage | AuthPacket | AuthResult): string =>
-  JSON.stringify(message)
