@@ -314,3 +314,32 @@ describe("port signals", () => {
       assert.deepStrictEqual(server.received[1]?.frame, { type: "channelCreate", endpoint: "c", channelId: 0 }, "no creationParameter key")
     }))
 })
+
+describe("port: channels left early", () => {
+  it.scopedLive("late frames of a channel this side left are expected, not reported as unknown", () =>
+    Effect.gen(function*() {
+      let peer: Peer | undefined
+      let channelId = -1
+      const server = yield* listen(acceptAll((p, frame) => {
+        const f = frame as { type: string; channelId: number }
+        if (f.type === "channelCreate") {
+          peer = p
+          channelId = f.channelId
+        }
+      }))
+      const port = yield* makePort(server.url)
+      yield* Effect.scoped(port.openChannel("loadModel", {}, { cancelMessage: { type: "cancel" } }))
+      while (peer === undefined) yield* Effect.sleep("5 millis")
+      // The server answers the cancel after this side has already left the channel.
+      peer?.send({ type: "channelSend", channelId, message: { type: "progress", progress: 0.5 } })
+      peer?.send({ type: "channelError", channelId, error: { title: "Model loading was cancelled" } })
+      peer?.send({ type: "channelClose", channelId: 4242 })
+      yield* Effect.sleep("50 millis")
+      const warnings = server.received.filter((r) => (r.frame as { type?: string }).type === "communicationWarning")
+      assert.deepStrictEqual(
+        warnings.map((w) => (w.frame as { warning: string }).warning),
+        ["Received channelClose for unknown channelId 4242"],
+        "only the truly unknown channel is reported"
+      )
+    }))
+})

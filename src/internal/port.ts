@@ -134,6 +134,8 @@ class Connection {
   readonly calls = new Map<number, PendingCall>()
   readonly channels = new Map<number, OpenChannel>()
   readonly subscriptions = new Map<number, Subscription>()
+  /** Channels this side stopped listening to before the server ended them: their late frames are expected. */
+  readonly leftChannels = new Set<number>()
 
   constructor(readonly url: string) {}
 
@@ -208,6 +210,7 @@ class Connection {
     this.calls.clear()
     this.channels.clear()
     this.subscriptions.clear()
+    this.leftChannels.clear()
   }
 
   protocolError(context: ErrorContext | undefined, detail: string): ProtocolError {
@@ -236,7 +239,10 @@ class Connection {
       }
       case "channelSend": {
         const channel = this.channels.get(message.channelId)
-        if (channel === undefined) return this.warn(`Received channelSend for unknown channelId ${message.channelId}`)
+        if (channel === undefined) {
+          if (this.leftChannels.has(message.channelId)) return // we stopped listening; the server has not yet
+          return this.warn(`Received channelSend for unknown channelId ${message.channelId}`)
+        }
         channel.onPacket?.(message.message)
         channel.mailbox.unsafeOffer(message.message)
         return
@@ -244,7 +250,10 @@ class Connection {
       case "channelClose":
       case "channelError": {
         const channel = this.channels.get(message.channelId)
-        if (channel === undefined) return this.warn(`Received ${message.type} for unknown channelId ${message.channelId}`)
+        if (channel === undefined) {
+          if (this.leftChannels.delete(message.channelId)) return // the end of a channel we already left
+          return this.warn(`Received ${message.type} for unknown channelId ${message.channelId}`)
+        }
         this.channels.delete(message.channelId)
         channel.mailbox.unsafeDone(
           message.type === "channelClose" ? Exit.void : Exit.fail(fromServerError(message.error, channel.context))
@@ -530,6 +539,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
           },
           close: Effect.suspend(() => {
             const stillOpen = conn.channels.delete(channelId)
+            if (stillOpen) conn.leftChannels.add(channelId)
             if (!stillOpen || channelOptions?.cancelMessage === undefined) return Effect.void
             return Effect.ignore(conn.send({ type: "channelSend", channelId, message: channelOptions.cancelMessage }))
           })
