@@ -105,6 +105,8 @@ const isProgressPacket = (u: unknown): u is { readonly type: string; readonly pr
 
 const CANCEL = { type: "cancel" } as const
 
+const NO_EVENTS: ReadonlyArray<never> = []
+
 /** Joins a load channel's packets when the load made no progress for too long. */
 const TIMED_OUT: unique symbol = Symbol("lmstudio-effect/LoadTimedOut")
 
@@ -308,7 +310,8 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     /** When the last packet arrived (`performance.now()`); the timer re-arms until it is stale. */
     private lastActivity = 0
 
-    constructor(readonly request: LoadRequest) {}
+    /** `emitsProgress: false` when nobody consumes progress: no events are built for it. */
+    constructor(readonly request: LoadRequest, readonly emitsProgress: boolean) {}
 
     readonly onPacket = (packet: unknown): void => {
       this.lastActivity = performance.now()
@@ -358,7 +361,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
           const byThisCall = packet.type !== "alreadyLoaded"
           this.terminal = true
           const loaded: Event<Handle, Info> = { _tag: "Loaded", handle: handleFor(packet.info), loadedByThisCall: byThisCall }
-          if (!byThisCall || this.lastProgress >= 1) return [loaded]
+          if (!byThisCall || this.lastProgress >= 1 || !this.emitsProgress) return [loaded]
           this.lastProgress = 1
           return [{ _tag: "Progress", progress: 1 }, loaded]
         }
@@ -367,9 +370,9 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
 
     private progress(value: number): ReadonlyArray<Event<Handle, Info>> {
       const progress = Math.min(1, Math.max(0, value))
-      if (!(progress > this.lastProgress)) return [] // repeats and regressions are dropped
+      if (!(progress > this.lastProgress)) return NO_EVENTS // repeats and regressions are dropped
       this.lastProgress = progress
-      return [{ _tag: "Progress", progress }]
+      return this.emitsProgress ? [{ _tag: "Progress", progress }] : NO_EVENTS
     }
 
     endedWithoutModel(): ProtocolError {
@@ -390,8 +393,8 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   /**
    * Opens a load channel (closed with `closeLoad`) and arms its inactivity timer.
    */
-  const openLoad = (request: LoadRequest) => {
-    const reader = new LoadReader(request)
+  const openLoad = (request: LoadRequest, emitsProgress: boolean) => {
+    const reader = new LoadReader(request, emitsProgress)
     return Effect.map(
       port.openChannelUnscoped(request.endpoint, request.creationParameter, {
         context: {
@@ -419,7 +422,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
    * stream stops before `Loaded` reached the consumer, the load is cancelled and cleaned up.
    */
   const loadEvents = (request: LoadRequest): Stream.Stream<Event<Handle, Info>, LMStudioError> =>
-    Stream.unwrapScoped(Effect.map(Effect.acquireRelease(openLoad(request), closeLoad), ({ channel, reader }) => {
+    Stream.unwrapScoped(Effect.map(Effect.acquireRelease(openLoad(request, true), closeLoad), ({ channel, reader }) => {
       return Mailbox.toStream(channel.packets).pipe(
         Stream.mapChunksEffect((chunk) => {
           const events: Array<Event<Handle, Info>> = []
@@ -455,7 +458,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     // is interruptible; opening the channel (one synchronous step once connected) is not, and from
     // the moment the channel exists, closing it is guaranteed.
     Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.zipRight(restore(port.connect), openLoad(request)), (load) =>
+      Effect.flatMap(Effect.zipRight(restore(port.connect), openLoad(request, onProgress !== undefined)), (load) =>
         restore(Effect.gen(function*() {
           const { channel, reader } = load
           while (true) {
