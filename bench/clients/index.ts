@@ -48,3 +48,19 @@ export const makeClient = async (name: ClientName, baseUrl: string): Promise<Ben
       return (await import("./raw.js")).makeRawClient(baseUrl)
   }
 }
+
+/** How many times `op` completes, one after another, before `deadline` (promise-based clients). */
+export const countUntil = async (deadline: number, op: () => Promise<unknown>): Promise<number> => {
+  let ops = 0
+  while (now() < deadline) {
+    await op()
+    ops++
+  }
+  return ops
+}
+
+/** `lanes` concurrent `countUntil` loops; the total count. */
+export const countInLanes = async (deadline: number, lanes: number, op: () => Promise<unknown>): Promise<number> => {
+  const counts = await Promise.all(Array.from({ length: lanes }, () => countUntil(deadline, op)))
+  return counts.reduce((a, b) => a + b, 0)
+}

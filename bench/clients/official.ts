@@ -1,6 +1,6 @@
 /** `@lmstudio/sdk` 1.5.0: `await` loops, default options except a silent logger and `verbose: false`. */
 import { LMStudioClient as OfficialClient } from "@lmstudio/sdk"
-import { type BenchClient, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -8,22 +8,12 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
   const client = new OfficialClient({ baseUrl, logger: silentLogger })
   await client.llm.listLoaded() // connect outside the measurement, like the other clients' warm-up
 
-  const sequential = async (deadline: number) => {
-    let ops = 0
-    while (now() < deadline) {
-      await client.llm.listLoaded()
-      ops++
-    }
-    return ops
-  }
+  const listLoaded = () => client.llm.listLoaded()
 
   return {
     name: "@lmstudio/sdk",
-    sequentialRpc: sequential,
-    concurrentRpc: async (deadline, lanes) => {
-      const counts = await Promise.all(Array.from({ length: lanes }, () => sequential(deadline)))
-      return counts.reduce((a, b) => a + b, 0)
-    },
+    sequentialRpc: (deadline) => countUntil(deadline, listLoaded),
+    concurrentRpc: (deadline, lanes) => countInLanes(deadline, lanes, listLoaded),
     getOrLoad: async (deadline, key) => {
       let ops = 0
       let progressEvents = 0
@@ -36,15 +26,11 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
       }
       return { ops, progressEvents }
     },
-    loadUnload: async (deadline, key) => {
-      let ops = 0
-      while (now() < deadline) {
+    loadUnload: (deadline, key) =>
+      countUntil(deadline, async () => {
         const model = await client.llm.load(key, { verbose: false })
         await model.unload()
-        ops++
-      }
-      return ops
-    },
+      }),
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => client.llm.load(key, { verbose: false })))
     },

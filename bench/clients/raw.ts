@@ -1,6 +1,6 @@
 /** Raw `ws` with hand-written JSON frames: the floor (what the socket and JSON alone cost). */
 import { WebSocket } from "ws"
-import { type BenchClient, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
 
 interface RawFrame {
   readonly success?: boolean
@@ -99,22 +99,12 @@ class RawConnection {
 export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
   const connection = await RawConnection.open(baseUrl)
 
-  const sequential = async (deadline: number) => {
-    let ops = 0
-    while (now() < deadline) {
-      await connection.call("listLoaded")
-      ops++
-    }
-    return ops
-  }
+  const listLoaded = () => connection.call("listLoaded")
 
   return {
     name: "raw ws",
-    sequentialRpc: sequential,
-    concurrentRpc: async (deadline, lanes) => {
-      const counts = await Promise.all(Array.from({ length: lanes }, () => sequential(deadline)))
-      return counts.reduce((a, b) => a + b, 0)
-    },
+    sequentialRpc: (deadline) => countUntil(deadline, listLoaded),
+    concurrentRpc: (deadline, lanes) => countInLanes(deadline, lanes, listLoaded),
     getOrLoad: async (deadline, key) => {
       let ops = 0
       let progressEvents = 0
@@ -127,15 +117,11 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
       }
       return { ops, progressEvents }
     },
-    loadUnload: async (deadline, key) => {
-      let ops = 0
-      while (now() < deadline) {
+    loadUnload: (deadline, key) =>
+      countUntil(deadline, async () => {
         const identifier = await connection.load("loadModel", key)
         await connection.call("unloadModel", { identifier })
-        ops++
-      }
-      return ops
-    },
+      }),
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => connection.load("loadModel", key)))
     },
