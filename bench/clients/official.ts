@@ -15,15 +15,11 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
     sequentialRpc: (deadline) => countUntil(deadline, listLoaded),
     concurrentRpc: (deadline, lanes) => countInLanes(deadline, lanes, listLoaded),
     getOrLoad: async (deadline, key) => {
-      let ops = 0
       let progressEvents = 0
       const onProgress = () => {
         progressEvents++
       }
-      while (now() < deadline) {
-        await client.llm.model(key, { onProgress, verbose: false })
-        ops++
-      }
+      const ops = await countUntil(deadline, () => client.llm.model(key, { onProgress, verbose: false }))
       return { ops, progressEvents }
     },
     loadUnload: (deadline, key) =>

@@ -106,15 +106,11 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
     sequentialRpc: (deadline) => countUntil(deadline, listLoaded),
     concurrentRpc: (deadline, lanes) => countInLanes(deadline, lanes, listLoaded),
     getOrLoad: async (deadline, key) => {
-      let ops = 0
       let progressEvents = 0
       const onProgress = () => {
         progressEvents++
       }
-      while (now() < deadline) {
-        await connection.load("getOrLoad", key, onProgress)
-        ops++
-      }
+      const ops = await countUntil(deadline, () => connection.load("getOrLoad", key, onProgress))
       return { ops, progressEvents }
     },
     loadUnload: (deadline, key) =>
