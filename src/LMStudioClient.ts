@@ -165,7 +165,12 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
   const scope = yield* Effect.scope
   const makePort = (namespace: string) =>
     Port.make({ url: `${baseUrl}/${namespace}`, credentials, openTimeout, keepAlive })
-  const [llmPort, embeddingPort, systemPort] = yield* Effect.all([makePort("llm"), makePort("embedding"), makePort("system")])
+  const [llmPort, embeddingPort, systemPort, filesPort] = yield* Effect.all([
+    makePort("llm"),
+    makePort("embedding"),
+    makePort("system"),
+    makePort("files")
+  ])
 
   const rawDownloaded = systemPort.call("listDownloadedModels").pipe(
     Effect.flatMap((result) =>
@@ -202,10 +207,11 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     loadInactivityTimeout,
     cancelGrace: Duration.seconds(30),
     cancelWait: Duration.seconds(1),
-    releaseTimeout: CLOSE_GRACE
+    releaseTimeout: CLOSE_GRACE,
+    operations: { predictionInactivityTimeout: Duration.minutes(5), embedConcurrency: 16 }
   }
-  const llm = ModelNamespace.make(Domains.llm, llmPort, rawDownloaded, defaults, scope)
-  const embedding = ModelNamespace.make(Domains.embedding, embeddingPort, rawDownloaded, defaults, scope)
+  const llm = ModelNamespace.make(Domains.llm, llmPort, filesPort, rawDownloaded, defaults, scope)
+  const embedding = ModelNamespace.make(Domains.embedding, embeddingPort, filesPort, rawDownloaded, defaults, scope)
   // Runs before the sockets close (finalizers run in reverse): if the client closes while scopes
   // still own loaded instances, unload those instead of leaving them behind.
   yield* Effect.addFinalizer(() =>

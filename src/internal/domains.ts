@@ -22,7 +22,8 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configToFields: LoadConfig.llmConfigToKVFields,
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
-  handleTag: "LlmHandle"
+  handleTag: "LlmHandle",
+  operations: () => ({})
 }
 
 export const embedding: Domain<
@@ -40,5 +41,6 @@ export const embedding: Domain<
   configToFields: LoadConfig.embeddingConfigToKVFields,
   configFromKV: LoadConfig.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
-  handleTag: "EmbeddingHandle"
+  handleTag: "EmbeddingHandle",
+  operations: () => ({})
 }

@@ -27,6 +27,7 @@ import { InvalidArgumentError, type LMStudioError, LoadTimeoutError, ModelNotFou
 import type * as LoadEvent from "../LoadEvent.js"
 import { ModelInstanceInfo, ModelQuery } from "../ModelInfo.js"
 import type * as Api from "../ModelNamespace.js"
+import type { HandleContext, OperationDefaults } from "./handleContext.js"
 import type { Channel, Port } from "./port.js"
 import { apiOverrideStack, KVConfig, type KVConfigField } from "./protocol/kvConfig.js"
 import { annotate, withClientSpan } from "./tracing.js"
@@ -54,6 +55,8 @@ export interface Domain<Info, InstanceInfo extends InstanceInfoBase, Config, Han
   readonly contextLengthKey: string
   /** The `_tag` of this domain's handles. */
   readonly handleTag: Handle extends { readonly _tag: infer Tag } ? Tag : never
+  /** The operations this domain adds to its handles (respond, embed, tokenize, …). */
+  readonly operations: (context: HandleContext<InstanceInfo>) => Omit<Handle, keyof Api.ModelHandle<InstanceInfo, Config> | "_tag">
 }
 
 /** Client-wide defaults that each call may override. */
@@ -66,6 +69,8 @@ export interface Defaults {
   readonly cancelWait: Duration.Duration
   /** How long closing a scope waits to unload the instance it owns. */
   readonly releaseTimeout: Duration.Duration
+  /** Defaults of the handles' operations. */
+  readonly operations: OperationDefaults
 }
 
 interface LoadRequest {
@@ -143,6 +148,7 @@ const decodersOf = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle>
 export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle>(
   domain: Domain<Info, InstanceInfo, Config, Handle>,
   port: Port,
+  files: Port,
   listDownloadedModels: Effect.Effect<ReadonlyArray<unknown>, LMStudioError>,
   defaults: Defaults,
   clientScope: Scope.Scope
@@ -197,6 +203,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
     constructor(readonly info: InstanceInfo) {
       this.identifier = info.identifier
       this.modelKey = info.modelKey
+      Object.assign(this, domain.operations(contextOf(info)))
     }
     get unload() {
       return unloadIdentifier(this.identifier).pipe(handleSpan("handle.unload", this.info))
@@ -220,6 +227,20 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
       )
     }
   }
+
+  const contextOf = (info: InstanceInfo): HandleContext<InstanceInfo> => ({
+    domain: domain.name,
+    port,
+    files,
+    info,
+    specifier: { type: "instanceReference", instanceReference: info.instanceReference },
+    defaults: defaults.operations,
+    gone: () =>
+      new ModelNotFoundError({
+        title: `The ${domain.noun} "${info.identifier}" has already been unloaded`,
+        suggestion: `Get a fresh handle with client.${domain.name}.model(key) or loadNewInstance(key).`
+      })
+  })
 
   const handleFor = (info: InstanceInfo): Handle => new HandleImpl(info) as unknown as Handle
 
