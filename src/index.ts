@@ -54,6 +54,13 @@ export * as LoadConfig from "./LoadConfig.js"
 export * as LoadEvent from "./LoadEvent.js"
 
 /**
+ * The prediction config of `respond` and `complete` (`PredictionConfig`) as a Schema.
+ *
+ * @since 0.1.0
+ */
+export * as PredictionConfig from "./PredictionConfig.js"
+
+/**
  * Model and instance info Schemas.
  *
  * @since 0.1.0
