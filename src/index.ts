@@ -40,6 +40,27 @@ export * as Llm from "./Llm.js"
 export * as Embedding from "./Embedding.js"
 
 /**
+ * `tokenize` / `countTokens` (on LLM and embedding handles) and `contextUsage`: does a prompt fit?
+ *
+ * @since 0.2.0
+ */
+export * as Tokenization from "./Tokenization.js"
+
+/**
+ * `client.files`: image uploads for vision models.
+ *
+ * @since 0.2.0
+ */
+export * as Files from "./Files.js"
+
+/**
+ * `FileHandle`: an uploaded file that chat messages refer to.
+ *
+ * @since 0.2.0
+ */
+export * as FileHandle from "./FileHandle.js"
+
+/**
  * Load configs (`LlmLoadConfig`, `EmbeddingLoadConfig`) as Schemas.
  *
  * @since 0.1.0
