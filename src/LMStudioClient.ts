@@ -27,6 +27,7 @@ import * as Validate from "./internal/validate.js"
 import { InvalidArgumentError, type LMStudioError, ProtocolError } from "./LMStudioError.js"
 import * as Llm from "./Llm.js"
 import { ModelInfo, ServerVersion } from "./ModelInfo.js"
+import type { TtlInput } from "./ModelNamespace.js"
 
 /**
  * Options of `LMStudioClient.make` / `layer`.
@@ -50,8 +51,11 @@ export interface Options {
    * official clients; `true` pings every 5 s and gives up after 15 s.
    */
   readonly keepAlive?: boolean | { readonly interval: Duration.DurationInput; readonly timeout: Duration.DurationInput } | undefined
-  /** TTL for loads that do not give one. Default: none (models stay loaded until unloaded). */
-  readonly defaultTtl?: Duration.DurationInput | undefined
+  /**
+   * TTL for loads that do not give one (`"30 minutes"`, `Duration.minutes(30)`; a bare number is
+   * refused). Default: none (models stay loaded until unloaded).
+   */
+  readonly defaultTtl?: TtlInput | undefined
   /**
    * A load that makes no progress for this long fails with `LoadTimeoutError` and is cancelled.
    * Default 5 minutes; `Duration.infinity` waits forever.
