@@ -27,6 +27,7 @@ import {
 } from "./context.js"
 import { modelIsUnloaded, noModelMatchingQuery, type ServerFailure, specificModelUnloaded } from "./errors.js"
 import { getOrLoad, loadModel } from "./loading.js"
+import { completeRawTextChannel, predictChannel } from "./predict.js"
 import { displayQuery, instanceInfo, type InstanceRecord, simulatedEmbedding, simulatedTokens } from "./models.js"
 import { findBySpecifier, instancesOf, touchInstance, unloadInstance } from "./state.js"
 
@@ -129,7 +130,10 @@ export const knownNamespaces: ReadonlySet<string> = new Set([
 ])
 
 const empty: NamespaceEndpoints = { rpc: new Map(), channel: new Map() }
-const llm: NamespaceEndpoints = { rpc: new Map(modelRpcs), channel: modelChannels }
+const llm: NamespaceEndpoints = {
+  rpc: new Map(modelRpcs),
+  channel: new Map([...modelChannels, ["predict", predictChannel], ["completeRawText", completeRawTextChannel]])
+}
 const embedding: NamespaceEndpoints = {
   rpc: new Map([...modelRpcs, ["embedString", embedString]]),
   channel: modelChannels
