@@ -3,14 +3,15 @@
  * reversible, so that generated replies stream one token per fragment and token counts agree
  * everywhere (`tokenize`, `countTokens`, prediction stats).
  *
- * A token is a run of up to 10 letters with at most one leading space, a digit with at most one
- * leading space, any other symbol with at most one leading space, or a single whitespace
- * character. Joining the pieces of a text gives the text back.
+ * A token is a special marker (`<|im_start|>`-style, or `<think>` / `</think>`), a run of up to 10
+ * letters with at most one leading space, a digit with at most one leading space, any other symbol
+ * with at most one leading space, or a single whitespace character. Joining the pieces of a text
+ * gives the text back.
  *
  * @internal
  */
 
-const PIECE = / ?\p{L}{1,10}| ?\p{N}| ?[^\s\p{L}\p{N}]|\s/gu
+const PIECE = /<\|[^|\s]{1,32}\|>|<\/?think>| ?\p{L}{1,10}| ?\p{N}| ?[^\s\p{L}\p{N}]|\s/gu
 
 /** Ids below this are left for special tokens (BOS/EOS-style markers). */
 const FIRST_ID = 1_000
