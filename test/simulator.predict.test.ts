@@ -318,6 +318,32 @@ describe("simulator predictions", () => {
       }))
       assert.notInclude(round2.map((p) => p.type), "toolCallGenerationStart")
       assert.include(round2.filter((p) => p.type === "fragment").map((p) => p.fragment.content).join(""), "tempC")
+      // toolChoice: "required" calls the first tool unasked; "none" never calls one.
+      const choice = (mode: string) => ({ key: "llm.prediction.toolChoice", value: { type: "generic", mode } })
+      const callNames = (frames: ReadonlyArray<Frame>) =>
+        packets(frames).filter((p) => p.type === "toolCallGenerationNameReceived").map((p) => p.name)
+      assert.deepStrictEqual(callNames(yield* channel(client, 2, "predict", predictParameter("Hello", [tools, choice("required")]))), ["get_weather"])
+      assert.deepStrictEqual(callNames(yield* channel(client, 3, "predict", predictParameter("Use get_weather", [tools, choice("none")]))), [])
+    }))
+
+  it.scopedLive("logProbs: fragments carry token details only when asked", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const plain = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi")))
+      assert.isTrue(plain.every((p) => !("tokens" in p.fragment)))
+      const detailed = fragmentsOf(yield* channel(client, 1, "predict", predictParameter("Say hi", [{
+        key: "llm.prediction.logProbs",
+        value: { checked: true, value: 3 }
+      }])))
+      assert.deepStrictEqual(detailed.map((p) => p.fragment.content), plain.map((p) => p.fragment.content))
+      for (const { fragment } of detailed) {
+        const [token] = fragment.tokens
+        assert.strictEqual(token.text, fragment.content)
+        assert.deepStrictEqual(token.id, tokenize(fragment.content)[0])
+        assert.isAtMost(token.logProb, 0)
+        assert.lengthOf(token.candidates, 3)
+        assert.deepStrictEqual(token.candidates[0], { text: token.text, id: token.id, logProb: token.logProb })
+      }
     }))
 
   it.scopedLive("errors are channelErrors at once: unknown model or instance, unknown preset, bad history, bad config, image without vision", () =>

@@ -34,7 +34,7 @@ import {
 import { type Limit, streamPrediction } from "./predictStream.js"
 import { findBySpecifier, instancesOf, type SimulatedPreset, touchInstance } from "./state.js"
 import { jsonValueFor, wordsOf } from "./structured.js"
-import { namedTools, toolCallSteps } from "./tools.js"
+import { toolCallSteps, toolsToCall } from "./tools.js"
 import { countTokens } from "./tokenizer.js"
 
 /** What both channels reduce to. */
@@ -105,7 +105,7 @@ const planFor = (record: InstanceRecord, request: PredictionRequest, prompt: str
   if (settings.jsonSchema !== undefined) {
     steps = fragments(JSON.stringify(jsonValueFor(settings.jsonSchema, rng, words)), undefined)
   } else {
-    const tools = messages === undefined ? [] : namedTools(messages, settings.tools)
+    const tools = messages === undefined ? [] : toolsToCall(messages, settings.tools, settings.toolChoice)
     if (tools.length > 0) {
       const { preamble, steps: calls } = toolCallSteps(tools, rng, words)
       steps = [...fragments(preamble, undefined), ...calls]
@@ -166,6 +166,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       limit: limitFor(record, settings.right, promptTokens),
       promptTokens,
       predictionConfig,
+      logProbs: settings.right.logProbs,
       ...faults
     })
     yield* touchInstance(sim, record)

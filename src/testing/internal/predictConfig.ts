@@ -43,7 +43,9 @@ const fieldSchemas = {
     startString: Schema.String,
     endString: Schema.String
   }),
-  "reasoning.enableThinking": Schema.Boolean
+  "reasoning.enableThinking": Schema.Boolean,
+  toolChoice: Schema.Struct({ type: Schema.Literal("generic"), mode: Schema.Literal("none", "auto", "required") }),
+  logProbs: Checkbox
 } as const
 
 type FieldName = keyof typeof fieldSchemas
@@ -74,6 +76,10 @@ export interface PredictionSettings {
   /** The JSON Schema to satisfy (`true`: any JSON), or `undefined` for free text. */
   readonly jsonSchema: unknown
   readonly tools: ReadonlyArray<ToolDefinition>
+  /** `none`: never call tools; `required`: call the first tool when the user names none. */
+  readonly toolChoice: "none" | "auto" | "required"
+  /** How many candidates to report per token, or `undefined` when log-probabilities are off. */
+  readonly logProbs: number | undefined
   /** Reasoning delimiters to split on, or `undefined` when parsing is off. */
   readonly reasoningTags: { readonly start: string; readonly end: string } | undefined
   readonly enableThinking: boolean
@@ -106,6 +112,7 @@ export const readSettings = (fields: ReadonlyArray<KVConfigField>): Either.Eithe
   const structured = read("structured")
   const tools = read("tools")
   const parsing = read("reasoning.parsing")
+  const logProbs = read("logProbs")
   const settings: PredictionSettings = {
     // `-1` (what the REST API calls "no limit") counts as unchecked [inferred].
     maxTokens: max !== undefined && max.checked && max.value >= 0 ? Math.floor(max.value) : undefined,
@@ -113,6 +120,10 @@ export const readSettings = (fields: ReadonlyArray<KVConfigField>): Either.Eithe
     stopAtContextLimit: read("contextOverflowPolicy") === "stopAtLimit",
     jsonSchema: structured?.type === "json" ? structured.jsonSchema ?? true : undefined,
     tools: tools?.type === "toolArray" ? tools.tools ?? [] : [],
+    toolChoice: read("toolChoice")?.mode ?? "auto",
+    logProbs: logProbs !== undefined && logProbs.checked && logProbs.value > 0
+      ? Math.min(100, Math.floor(logProbs.value))
+      : undefined,
     reasoningTags: parsing === undefined
       ? { start: "<think>", end: "</think>" }
       : parsing.enabled && parsing.startString.length > 0 && parsing.endString.length > 0

@@ -14,6 +14,7 @@ import type { ChannelContext } from "./context.js"
 import { instanceInfo, type InstanceRecord } from "./models.js"
 import { costsToken, type Plan, type Step } from "./predictPlan.js"
 import type { PredictionFault } from "./state.js"
+import { tokenId } from "./tokenizer.js"
 
 /** Why a prediction stopped (the wire's `LLMPredictionStopReason`). */
 export type StopReason =
@@ -41,6 +42,8 @@ export interface StreamRequest {
   readonly predictionConfig: KVConfig
   readonly fault: PredictionFault | null
   readonly unknownPacketAfter: number | null
+  /** Candidates per token when log-probabilities were requested. */
+  readonly logProbs: number | undefined
 }
 
 interface Outcome {
@@ -61,7 +64,28 @@ const nextMacrotask = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
-const packetOf = (step: Step): unknown => {
+const ALTERNATIVES = [" the", " a", ".", ",", " and", " of", " to", " in", " is", " it"]
+
+/**
+ * Sampling metadata of one token (`fragment.tokens`, only when log-probabilities are requested):
+ * a stable log-probability and `candidates` alternatives, the chosen token first [inferred: values].
+ */
+const tokenDetails = (text: string, candidates: number) => {
+  const id = tokenId(text)
+  const logProb = -((id % 500) / 1000)
+  const others = ALTERNATIVES.filter((alternative) => alternative !== text).slice(0, Math.max(0, candidates - 1))
+  return {
+    text,
+    id,
+    logProb,
+    candidates: [
+      { text, id, logProb },
+      ...others.map((other, i) => ({ text: other, id: tokenId(other), logProb: logProb - 1 - i / 2 }))
+    ]
+  }
+}
+
+const packetOf = (step: Step, logProbs: number | undefined): unknown => {
   switch (step._tag) {
     case "Fragment":
       return {
@@ -71,7 +95,8 @@ const packetOf = (step: Step): unknown => {
           tokensCount: 1,
           containsDrafted: false,
           reasoningType: step.token.reasoningType,
-          isStructural: false
+          isStructural: false,
+          ...(logProbs !== undefined ? { tokens: [tokenDetails(step.token.text, logProbs)] } : {})
         }
       }
     case "ToolCallStart":
@@ -135,7 +160,7 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
         yield* pace
         if (yield* unloaded) return { stopReason: "modelUnloaded" }
       }
-      yield* ctx.send(packetOf(step))
+      yield* ctx.send(packetOf(step, request.logProbs))
       if (costsToken(step)) {
         counters.predicted++
         counters.firstTokenAt ??= yield* Clock.currentTimeMillis

@@ -16,19 +16,23 @@ import { tokenPieces } from "./tokenizer.js"
 const spaced = (name: string): string => name.replace(/[_-]+/g, " ").toLowerCase()
 
 /**
- * The offered tools the last message names (by name, or with `_`/`-` read as spaces), in the
- * order they are offered. Empty unless the last message is a user message [inferred rule].
+ * The tools the model calls: the offered tools the last message names (by name, or with `_`/`-`
+ * read as spaces), in the order they are offered; with `toolChoice` `required`, the first tool
+ * when none is named; none with `toolChoice` `none`. Empty unless the last message is a user
+ * message [inferred rule].
  */
-export const namedTools = (
+export const toolsToCall = (
   messages: ReadonlyArray<ChatMessage>,
-  tools: ReadonlyArray<ToolDefinition>
+  tools: ReadonlyArray<ToolDefinition>,
+  choice: "none" | "auto" | "required"
 ): ReadonlyArray<ToolDefinition> => {
   const last = messages[messages.length - 1]
-  if (last?.role !== "user" || tools.length === 0) return []
+  if (last?.role !== "user" || tools.length === 0 || choice === "none") return []
   const text = messageText(last).toLowerCase()
-  return tools.filter(({ function: { name } }) =>
+  const named = tools.filter(({ function: { name } }) =>
     name.length > 0 && (text.includes(name.toLowerCase()) || text.includes(spaced(name)))
   )
+  return named.length === 0 && choice === "required" ? tools.slice(0, 1) : named
 }
 
 /**
