@@ -280,9 +280,16 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
 
     const preload = (modelKey: string, opts: PreloadOptions = {}) =>
       Effect.gen(function*() {
-        const [model] = resolveAmong(modelKey, resolved.catalog)
-        if (model === undefined) {
-          return yield* new SimulatorError({ reason: "ModelNotFound", message: `No model in the catalog matches "${modelKey}"` })
+        const matches = resolveAmong(modelKey, resolved.catalog)
+        const [model] = matches
+        if (model === undefined || matches.length > 1) {
+          const keys = (matches.length > 1 ? matches : resolved.catalog).map((m) => m.modelKey).join(", ")
+          return yield* new SimulatorError({
+            reason: "ModelNotFound",
+            message: model === undefined
+              ? `No model in the catalog matches "${modelKey}"; model keys: ${keys}`
+              : `"${modelKey}" matches several models (${keys}); use one of these model keys`
+          })
         }
         const identifier = yield* reserveIdentifier(sim, opts.identifier, model.modelKey).pipe(
           Effect.mapError(({ error }) => new SimulatorError({ reason: "IdentifierTaken", message: error.title }))

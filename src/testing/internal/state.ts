@@ -19,7 +19,13 @@ import type { SerializedError } from "../../internal/protocol/serializedError.js
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
 import type { StoredFile } from "./files.js"
 import { identifierAlreadyExists, type ServerFailure } from "./errors.js"
-import { allocateIdentifier, effectiveLoadConfig, type InstanceRecord, matchesQuery } from "./models.js"
+import {
+  allocateIdentifier,
+  effectiveLoadConfig,
+  type InstanceRecord,
+  instancesMatchingIdentifier,
+  matchesQuery
+} from "./models.js"
 
 /** One frame in or out, as recorded by the traffic log. */
 export interface TrafficEntry {
@@ -107,15 +113,23 @@ export interface Sim {
 export const instancesOf = (sim: Sim, domain: ModelDomain | undefined): ReadonlyArray<InstanceRecord> =>
   domain === undefined ? [...sim.state.instances] : sim.state.instances.filter((i) => i.model.type === domain)
 
-/** The instance a specifier designates within a namespace (§4.1, §8.7); the first match wins. */
+/**
+ * The instance a specifier designates within a namespace (§4.1, §8.7). For a query, the
+ * `identifier` tiers of {@link instancesMatchingIdentifier} apply and the first match in load
+ * order wins [inferred order].
+ */
 export const findBySpecifier = (
   sim: Sim,
   domain: ModelDomain | undefined,
   specifier: ModelSpecifier
-): InstanceRecord | undefined =>
-  specifier.type === "instanceReference"
-    ? instancesOf(sim, domain).find((i) => i.instanceReference === specifier.instanceReference)
-    : instancesOf(sim, domain).find((i) => matchesQuery(i, specifier.query))
+): InstanceRecord | undefined => {
+  if (specifier.type === "instanceReference") {
+    return instancesOf(sim, domain).find((i) => i.instanceReference === specifier.instanceReference)
+  }
+  const { query } = specifier
+  const candidates = instancesOf(sim, domain).filter((i) => matchesQuery(i, query))
+  return query.identifier === undefined ? candidates[0] : instancesMatchingIdentifier(query.identifier, candidates)[0]
+}
 
 /**
  * Reserves an identifier for a load in progress. An explicit identifier must be unused by any
