@@ -18,6 +18,7 @@ import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { SerializedError } from "../../internal/protocol/serializedError.js"
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
 import type { StoredFile } from "./files.js"
+import type { TrafficEntry, TrafficLog } from "./trafficLog.js"
 import { identifierAlreadyExists, type ServerFailure } from "./errors.js"
 import {
   allocateIdentifier,
@@ -27,14 +28,7 @@ import {
   matchesQuery
 } from "./models.js"
 
-/** One frame in or out, as recorded by the traffic log. */
-export interface TrafficEntry {
-  readonly direction: "in" | "out"
-  readonly namespace: string
-  readonly connection: number
-  /** The parsed JSON frame, or the raw text when it is not JSON. */
-  readonly frame: unknown
-}
+export type { TrafficEntry } from "./trafficLog.js"
 
 /** An open WebSocket as the registry sees it. */
 export interface ConnectionEntry {
@@ -72,7 +66,7 @@ export interface FaultState {
 export class SimState {
   readonly instances: Array<InstanceRecord> = []
   readonly reservations = new Set<string>()
-  readonly traffic: Array<TrafficEntry> = []
+  readonly traffic: TrafficLog
   readonly connections = new Map<number, ConnectionEntry>()
   readonly guestPasskeys = new Map<string, string>()
   /** Uploaded files by identifier, oldest first. */
@@ -88,6 +82,10 @@ export class SimState {
     refuseAuth: null,
     revoked: false,
     hung: new Set()
+  }
+
+  constructor(traffic: TrafficLog) {
+    this.traffic = traffic
   }
 
   isTaken(identifier: string): boolean {
