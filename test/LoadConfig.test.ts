@@ -2,12 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { KVConfigField } from "../src/internal/protocol/kvConfig.js"
 import {
-  type EmbeddingLoadConfig,
   embeddingConfigFromKVConfig,
   embeddingConfigToKVFields,
-  type LlmLoadConfig,
   llmConfigFromKVConfig,
-  llmConfigToKVFields,
+  llmConfigToKVFields
+} from "../src/internal/protocol/loadConfigKV.js"
+import {
+  type EmbeddingLoadConfig,
+  type LlmLoadConfig,
   type PromptTemplate,
   validateEmbeddingLoadConfig,
   validateLlmLoadConfig

@@ -8,6 +8,7 @@ import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
 import type { Domain } from "./modelNamespace.js"
+import * as LoadConfigKV from "./protocol/loadConfigKV.js"
 
 const hasType = (type: string) => (u: unknown) =>
   typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
@@ -19,8 +20,8 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   instanceInfo: LlmInstanceInfo,
   isInfo: hasType("llm"),
   validateConfig: LoadConfig.validateLlmLoadConfig,
-  configToFields: LoadConfig.llmConfigToKVFields,
-  configFromKV: LoadConfig.llmConfigFromKVConfig,
+  configToFields: LoadConfigKV.llmConfigToKVFields,
+  configFromKV: LoadConfigKV.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
   operations: () => ({})
@@ -38,8 +39,8 @@ export const embedding: Domain<
   instanceInfo: EmbeddingModelInstanceInfo,
   isInfo: hasType("embedding"),
   validateConfig: LoadConfig.validateEmbeddingLoadConfig,
-  configToFields: LoadConfig.embeddingConfigToKVFields,
-  configFromKV: LoadConfig.embeddingConfigFromKVConfig,
+  configToFields: LoadConfigKV.embeddingConfigToKVFields,
+  configFromKV: LoadConfigKV.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
   operations: () => ({})
