@@ -8,8 +8,8 @@ import {
   llmConfigToKVFields
 } from "../src/internal/protocol/loadConfigKV.js"
 import {
-  type EmbeddingLoadConfig,
-  type LlmLoadConfig,
+  EmbeddingLoadConfig,
+  LlmLoadConfig,
   type PromptTemplate,
   validateEmbeddingLoadConfig,
   validateLlmLoadConfig
@@ -164,6 +164,19 @@ describe("LoadConfig", () => {
 
     it("maps a config with every field to the exact keys, in the official client's order", () => {
       assert.deepStrictEqual(llmConfigToKVFields(fullLlm), fullLlmFields)
+    })
+
+    it("has a KV field for every field of the Schema", () => {
+      for (const name of Object.keys(LlmLoadConfig.from.fields)) {
+        const value = fullLlm[name as keyof LlmLoadConfig]
+        assert.isDefined(value, `fullLlm sets ${name}`)
+        assert.isNotEmpty(llmConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
+      for (const name of Object.keys(EmbeddingLoadConfig.fields)) {
+        const value = fullEmbedding[name as keyof EmbeddingLoadConfig]
+        assert.isDefined(value, `fullEmbedding sets ${name}`)
+        assert.isNotEmpty(embeddingConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
     })
 
     const table: ReadonlyArray<readonly [string, LlmLoadConfig, ReadonlyArray<KVConfigField>]> = [

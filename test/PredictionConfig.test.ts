@@ -4,7 +4,7 @@ import { LMStudioClient as Official200 } from "@lmstudio/sdk-2"
 import * as Effect from "effect/Effect"
 import type { KVConfigField } from "../src/internal/protocol/kvConfig.js"
 import { predictionConfigFromKV, predictionConfigToKVFields } from "../src/internal/protocol/predictionConfigKV.js"
-import { type PredictionConfig, validatePredictionConfig } from "../src/PredictionConfig.js"
+import { PredictionConfig, validatePredictionConfig } from "../src/PredictionConfig.js"
 import { acceptAll, listen } from "./support/scriptedServer.js"
 
 const P = "llm.prediction."
@@ -143,6 +143,14 @@ describe("PredictionConfig", () => {
 
     it("maps every field to its llm.prediction key, raw first, typed fields in the official order", () => {
       assert.deepStrictEqual(predictionConfigToKVFields(configFull), configFullFields)
+    })
+
+    it("has a KV field for every field of the Schema", () => {
+      for (const name of Object.keys(PredictionConfig.fields)) {
+        const value = configFull[name as keyof PredictionConfig]
+        assert.isDefined(value, `configFull sets ${name}`)
+        assert.isNotEmpty(predictionConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
     })
 
     it.scopedLive("sends the same fields, in the same order, as @lmstudio/sdk 1.5.0", () =>
