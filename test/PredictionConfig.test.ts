@@ -105,10 +105,10 @@ interface OfficialClient {
 type OfficialConstructor = new(options: { baseUrl: string; logger: typeof silent }) => OfficialClient
 
 /**
- * The prediction-config fields an official client sends for `respond("hi", config)`, captured by
- * a loopback server that answers the `predict` channel with an error.
+ * The `predict` frame an official client sends for `respond("hi", config)` (if any), captured by
+ * a loopback server that answers the channel with an error.
  */
-const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =>
+const officialPredictFrame = (Client: OfficialConstructor, config: PredictionConfig) =>
   Effect.gen(function*() {
     const server = yield* listen(acceptAll((peer, frame) => {
       const f = frame as { type?: string; channelId?: number }
@@ -126,9 +126,14 @@ const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =
         await client[Symbol.asyncDispose]()
       }
     })
-    const create = server.received.map((r) => r.frame as { endpoint?: string }).find((f) => f.endpoint === "predict") as
+    return server.received.map((r) => r.frame as { endpoint?: string }).find((f) => f.endpoint === "predict") as
       | { creationParameter: { predictionConfigStack: { layers: Array<{ config: { fields: Array<KVConfigField> } }> } } }
       | undefined
+  })
+
+/** The prediction-config fields of that frame (one `apiOverride` layer). */
+const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =>
+  Effect.map(officialPredictFrame(Client, config), (create) => {
     assert.isDefined(create, "the official client opened a predict channel")
     const layers = create!.creationParameter.predictionConfigStack.layers
     assert.strictEqual(layers.length, 1)
@@ -166,6 +171,15 @@ describe("PredictionConfig", () => {
         const ours = predictionConfigToKVFields(yield* validatePredictionConfig(configFull))
         const theirs = yield* officialFields(Official200 as unknown as OfficialConstructor, configFull)
         assert.deepStrictEqual(ours, theirs)
+      }))
+
+    it.scopedLive("the official clients refuse maxTokens -1 before sending anything (so ours sends it unchecked)", () =>
+      Effect.gen(function*() {
+        for (const Client of [Official150, Official200]) {
+          const frame = yield* officialPredictFrame(Client as unknown as OfficialConstructor, { maxTokens: -1 })
+          assert.isUndefined(frame)
+        }
+        assert.deepStrictEqual(predictionConfigToKVFields({ maxTokens: -1 }), predictionConfigToKVFields({ maxTokens: false }))
       }))
 
     const checkboxes: ReadonlyArray<readonly [string, PredictionConfig, KVConfigField]> = [
