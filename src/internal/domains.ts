@@ -10,6 +10,7 @@ import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInf
 import { embedOperation } from "./inference/embed.js"
 import { tokenOperations } from "./inference/tokens.js"
 import type { Domain } from "./modelNamespace.js"
+import * as LoadConfigKV from "./protocol/loadConfigKV.js"
 
 const hasType = (type: string) => (u: unknown) =>
   typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
@@ -21,8 +22,8 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   instanceInfo: LlmInstanceInfo,
   isInfo: hasType("llm"),
   validateConfig: LoadConfig.validateLlmLoadConfig,
-  configToFields: LoadConfig.llmConfigToKVFields,
-  configFromKV: LoadConfig.llmConfigFromKVConfig,
+  configToFields: LoadConfigKV.llmConfigToKVFields,
+  configFromKV: LoadConfigKV.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
   operations: (context) => ({ ...tokenOperations(context) })
@@ -40,8 +41,8 @@ export const embedding: Domain<
   instanceInfo: EmbeddingModelInstanceInfo,
   isInfo: hasType("embedding"),
   validateConfig: LoadConfig.validateEmbeddingLoadConfig,
-  configToFields: LoadConfig.embeddingConfigToKVFields,
-  configFromKV: LoadConfig.embeddingConfigFromKVConfig,
+  configToFields: LoadConfigKV.embeddingConfigToKVFields,
+  configFromKV: LoadConfigKV.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
   operations: (context) => ({ ...tokenOperations(context), embed: embedOperation(context) })
