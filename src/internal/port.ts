@@ -152,18 +152,20 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       try {
         json = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data))
       } catch {
-        return connection.malformed(undefined, `not JSON: ${server.preview(frameText(data))}`)
+        const detail = `not JSON: ${server.preview(frameText(data))}`
+        if (!authReplied) return onAuthReply(undefined, detail)
+        return connection.malformed(undefined, detail)
       }
       if (!authReplied) return onAuthReply(json)
       return connection.receive(json)
     }
-    const onAuthReply = (json: unknown): void => {
+    const onAuthReply = (json: unknown, notJson?: string): void => {
       authReplied = true
       const reply = decodeAuthResult(json)
       Deferred.unsafeDone(
         authenticated,
         Either.isLeft(reply)
-          ? Exit.fail(new ProtocolError({ detail: `unexpected reply to authentication: ${server.preview(json)}` }))
+          ? Exit.fail(new ProtocolError({ detail: `unexpected reply to authentication: ${notJson ?? server.preview(json)}` }))
           : reply.right.success
           ? Exit.void
           : Exit.fail(new AuthenticationError({ url, serverReason: server.text(reply.right.error ?? "no reason given") }))
