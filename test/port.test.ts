@@ -9,6 +9,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
+import * as net from "node:net"
 import * as Credentials from "../src/internal/credentials.js"
 import * as Port from "../src/internal/port.js"
 import { acceptAll, listen, type Peer, type Script } from "./support/scriptedServer.js"
@@ -73,6 +74,31 @@ describe("port", () => {
       })
       assert.deepStrictEqual(results, Array.from({ length: 200 }, (_, i) => i))
       assert.strictEqual(server.connections, 1)
+    }))
+
+  it.scopedLive("frames sent in the same tick leave the client in one write (the corked path)", () =>
+    Effect.gen(function*() {
+      const server = yield* listen(echo)
+      const port = yield* makePort(server.url)
+      yield* port.call("echo", 0)
+      // Observe (not replace) Node's socket writes: how many chunks each write of the client carries.
+      const chunksPerWrite: Array<number> = []
+      type Writev = (this: net.Socket, chunks: Array<unknown>, callback: unknown) => void
+      const socketProto = net.Socket.prototype as unknown as { _writev: Writev }
+      const original = socketProto._writev
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          socketProto._writev = function(chunks, callback) {
+            if (this.remotePort === server.port) chunksPerWrite.push(chunks.length)
+            return original.call(this, chunks, callback)
+          }
+        }),
+        () => Effect.sync(() => (socketProto._writev = original))
+      )
+      const ids = Array.from({ length: 10 }, (_, i) => i)
+      assert.deepStrictEqual(yield* Effect.forEach(ids, (i) => port.call("echo", i), { concurrency: "unbounded" }), ids)
+      // `ws` writes a frame as header + payload; without corking, no write carries two frames.
+      assert.isAtLeast(Math.max(0, ...chunksPerWrite), 4, `chunks per write: ${chunksPerWrite.join(", ")}`)
     }))
 
   it.scopedLive("refused authentication is an AuthenticationError with the server's reason and no passkey", () =>
@@ -232,6 +258,7 @@ describe("port faults", () => {
       const error = yield* Effect.flip(port.call("echo", 1)).pipe(Effect.timeout("2 seconds"))
       assert.strictEqual(error._tag, "ConnectionError")
       assert.include(error.message, "ws://127.0.0.1:1/llm")
+      if (error._tag === "ConnectionError") assert.instanceOf(error.cause, Error, "the socket's own error is kept as cause")
     }))
 
   it.scopedLive("closing the port's scope fails pending calls with ClientClosed", () =>
