@@ -34,6 +34,17 @@ const describeQuery = (query: unknown, server: ServerText.ServerText): string | 
 const asRecord = (u: unknown): Record<string, unknown> | undefined =>
   typeof u === "object" && u !== null && !Array.isArray(u) ? u as Record<string, unknown> : undefined
 
+const domainNoun = (domain: unknown): string =>
+  domain === "llm" ? "an LLM" : domain === "embedding" ? "an embedding model" : `a model of type ${ServerText.unscrubbed.preview(domain, 40)}`
+
+/** Where to ask for a model of the other domain. */
+const switchDomain = (actual: unknown, path: string): string =>
+  actual === "embedding"
+    ? `Use client.embedding.model("${path}") (or Lms.embeddingModel("${path}")): client.llm is for LLMs only.`
+    : actual === "llm"
+    ? `Use client.llm.model("${path}") (or Lms.llm("${path}")): client.embedding is for embedding models only.`
+    : "Ask for it through the namespace of its type."
+
 /** What the caller knew when the error arrived, for messages a person can act on. */
 export interface ErrorContext {
   readonly endpoint: string
@@ -82,6 +93,15 @@ export const fromServerError = (
             "(or with `lms get <model>`).",
         ...common
       })
+    case "generic.domainMismatch": {
+      // An embedding model asked for on client.llm, or an LLM on client.embedding.
+      const path = typeof display?.path === "string" ? ServerText.bound(display.path, 200) : "this model"
+      return new ModelNotFoundError({
+        title: `"${path}" is ${domainNoun(display?.actualDomain)}, not ${domainNoun(display?.expectedDomain)}`,
+        suggestion: suggestion ?? switchDomain(display?.actualDomain, path),
+        ...common
+      })
+    }
     case "generic.specificModelUnloaded":
       return new ModelNotFoundError({
         title: "This model instance has already been unloaded",
