@@ -19,6 +19,7 @@ import * as Stream from "effect/Stream"
 import { LMStudioClient } from "../src/index.js"
 import * as Credentials from "../src/internal/credentials.js"
 import * as Port from "../src/internal/port.js"
+import { openChannel } from "./support/channel.js"
 import { acceptAll, listen, type Peer } from "./support/scriptedServer.js"
 
 const TOKEN = "sk-lm-AbCd1234:0123456789abcdefGHIJ"
@@ -86,7 +87,7 @@ describe("deeply nested frames (20,000 levels) never crash the process", () => {
         if (frame.endpoint === "echo") peer.send({ type: "rpcResult", callId: frame.callId, result: frame.parameter })
       }))
       const port = yield* makePort(server.url)
-      const channel = yield* port.openChannel("load", {}).pipe(capturingLogs(logs))
+      const channel = yield* openChannel(port, "load", {}).pipe(capturingLogs(logs))
       yield* port.call("deepAck").pipe(Effect.timeout("50 millis"), Effect.ignore)
       const error = yield* Effect.flip(Stream.runCollect(Mailbox.toStream(channel.packets)))
       assert.strictEqual(error._tag, "ProtocolError")
@@ -280,7 +281,7 @@ describe("forward compatibility: unknown packet types inside a channel", () => {
         peer.send({ type: "channelClose", channelId: f.channelId })
       }))
       const port = yield* makePort(server.url)
-      const packets = yield* port.openChannel("load", {}, { packetTypes: new Set(["progress", "success"]) }).pipe(
+      const packets = yield* openChannel(port, "load", {}, { packetTypes: new Set(["progress", "success"]) }).pipe(
         Effect.flatMap((channel) => Stream.runCollect(Mailbox.toStream(channel.packets))),
         capturingLogs(logs)
       )
@@ -307,7 +308,7 @@ describe("coalescing idempotent packets", () => {
       const port = yield* makePort(server.url)
       const all = yield* Deferred.make<void>()
       let seen = 0
-      const channel = yield* port.openChannel("load", {}, {
+      const channel = yield* openChannel(port, "load", {}, {
         coalesce: progressKind,
         onPacket: () => {
           if (++seen === 50_003) Deferred.unsafeDone(all, Exit.void)
@@ -332,7 +333,7 @@ describe("coalescing idempotent packets", () => {
       }))
       const port = yield* makePort(server.url)
       let seen = 0
-      const channel = yield* port.openChannel("load", {}, { coalesce: progressKind, onPacket: () => seen++ })
+      const channel = yield* openChannel(port, "load", {}, { coalesce: progressKind, onPacket: () => seen++ })
       while (server.received.length < 2) yield* Effect.sleep("5 millis")
       send({ type: "progress", progress: 0.1 })
       const first = yield* channel.packets.take

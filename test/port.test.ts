@@ -12,6 +12,7 @@ import * as Stream from "effect/Stream"
 import * as net from "node:net"
 import * as Credentials from "../src/internal/credentials.js"
 import * as Port from "../src/internal/port.js"
+import { openChannel } from "./support/channel.js"
 import { acceptAll, listen, type Peer, type Script } from "./support/scriptedServer.js"
 
 const makePort = (url: string, overrides: Partial<Port.PortOptions> = {}) =>
@@ -125,7 +126,7 @@ describe("port", () => {
         peer.send({ type: "channelClose", channelId: f.channelId })
       }))
       const port = yield* makePort(server.url)
-      const channel = yield* port.openChannel("count", { from: 0 })
+      const channel = yield* openChannel(port, "count", { from: 0 })
       const packets = yield* Stream.runCollect(Mailbox.toStream(channel.packets))
       assert.deepStrictEqual(Chunk.toReadonlyArray(packets), [0, 1, 2, 3, 4].map((i) => ({ i })))
       assert.deepStrictEqual(server.received[1]?.frame, {
@@ -152,7 +153,7 @@ describe("port faults", () => {
         }
       }))
       const port = yield* makePort(server.url)
-      const channel = yield* port.openChannel("loadModel", {})
+      const channel = yield* openChannel(port, "loadModel", {})
       const exit = yield* Effect.exit(Stream.runCollect(Mailbox.toStream(channel.packets)))
       assert.isTrue(Exit.isFailure(exit))
       const error = yield* Effect.flip(Stream.runCollect(Mailbox.toStream(channel.packets)))
@@ -168,7 +169,7 @@ describe("port faults", () => {
       }))
       const port = yield* makePort(server.url)
       const fiber = yield* Effect.scoped(
-        Effect.flatMap(port.openChannel("loadModel", {}, { cancelMessage: { type: "cancel" } }), (channel) =>
+        Effect.flatMap(openChannel(port, "loadModel", {}, { cancelMessage: { type: "cancel" } }), (channel) =>
           Stream.runCollect(Mailbox.toStream(channel.packets)))
       ).pipe(Effect.fork)
       yield* Effect.sleep("50 millis")
@@ -213,7 +214,7 @@ describe("port faults", () => {
         }
       }))
       const port = yield* makePort(server.url)
-      const channel = yield* port.openChannel("wrong", {})
+      const channel = yield* openChannel(port, "wrong", {})
       const error = yield* Effect.flip(Stream.runCollect(Mailbox.toStream(channel.packets)))
       assert.strictEqual(error._tag, "ProtocolError")
       assert.include(error.message, "wrong")
@@ -306,41 +307,7 @@ describe("port faults", () => {
     }))
 })
 
-describe("port signals", () => {
-  it.scopedLive("a signal's values are rebuilt from patches; stopping unsubscribes", () =>
-    Effect.gen(function*() {
-      const server = yield* listen(acceptAll((peer, frame) => {
-        const f = frame as { type: string; subscribeId: number }
-        if (f.type !== "signalSubscribe") return
-        const update = (patches: Array<unknown>) => peer.send({ type: "signalUpdate", subscribeId: f.subscribeId, patches, tags: [] })
-        update([{ op: "replace", path: [], value: { models: ["a"], status: "idle" } }])
-        update([{ op: "add", path: ["models", 1], value: "b" }, { op: "replace", path: ["status"], value: "busy" }])
-        update([{ op: "remove", path: ["models", 0] }])
-      }))
-      const port = yield* makePort(server.url)
-      const values = yield* Stream.runCollect(Stream.take(port.subscribe("state"), 3))
-      assert.deepStrictEqual(Chunk.toReadonlyArray(values), [
-        { models: ["a"], status: "idle" },
-        { models: ["a", "b"], status: "busy" },
-        { models: ["b"], status: "busy" }
-      ])
-      yield* Effect.sleep("30 millis")
-      const frames = server.received.map((r) => r.frame as { type?: string })
-      assert.deepStrictEqual(frames.slice(1).map((f) => f.type), ["signalSubscribe", "signalUnsubscribe"])
-    }))
-
-  it.scopedLive("a signalError fails the stream with the decoded error", () =>
-    Effect.gen(function*() {
-      const server = yield* listen(acceptAll((peer, frame) => {
-        const f = frame as { type: string; subscribeId: number }
-        if (f.type === "signalSubscribe") peer.send({ type: "signalError", subscribeId: f.subscribeId, error: { title: "No such signal" } })
-      }))
-      const port = yield* makePort(server.url)
-      const error = yield* Effect.flip(Stream.runCollect(port.subscribe("nope")))
-      assert.strictEqual(error._tag, "ServerError")
-      assert.include(error.message, "No such signal")
-    }))
-
+describe("port: acknowledgements", () => {
   it.scopedLive("channelAck frames are accepted and ignored", () =>
     Effect.gen(function*() {
       const server = yield* listen(acceptAll((peer, frame) => {
@@ -351,7 +318,7 @@ describe("port signals", () => {
         peer.send({ type: "channelClose", channelId: f.channelId })
       }))
       const port = yield* makePort(server.url)
-      const channel = yield* port.openChannel("c", undefined)
+      const channel = yield* openChannel(port, "c", undefined)
       const packets = yield* Stream.runCollect(Mailbox.toStream(channel.packets))
       assert.deepStrictEqual(Chunk.toReadonlyArray(packets), ["x"])
       assert.deepStrictEqual(server.received[1]?.frame, { type: "channelCreate", endpoint: "c", channelId: 0 }, "no creationParameter key")
@@ -371,7 +338,7 @@ describe("port: channels left early", () => {
         }
       }))
       const port = yield* makePort(server.url)
-      yield* Effect.scoped(port.openChannel("loadModel", {}, { cancelMessage: { type: "cancel" } }))
+      yield* Effect.scoped(openChannel(port, "loadModel", {}, { cancelMessage: { type: "cancel" } }))
       while (peer === undefined) yield* Effect.sleep("5 millis")
       // The server answers the cancel after this side has already left the channel.
       peer?.send({ type: "channelSend", channelId, message: { type: "progress", progress: 0.5 } })

@@ -1,5 +1,5 @@
 /**
- * The state of one authenticated socket: what is pending on it (calls, channels, subscriptions),
+ * The state of one authenticated socket: what is pending on it (calls and channels),
  * how frames are written (corked per tick), and how each frame the server sends is routed
  * (lmstudio-protocol.md §2).
  *
@@ -28,7 +28,6 @@ import {
   type ServerMessage,
   serverMessageTypes
 } from "./protocol/messages.js"
-import { applyPatches } from "./protocol/patches.js"
 import { type ErrorContext, fromServerError } from "./serverErrors.js"
 import type { ServerText } from "./serverText.js"
 
@@ -62,13 +61,6 @@ export interface ChannelOptions {
 interface PendingCall {
   readonly context: ErrorContext
   readonly resume: (exit: Exit.Exit<unknown, LMStudioError>) => void
-}
-
-interface Subscription {
-  readonly context: ErrorContext
-  readonly mailbox: Mailbox.Mailbox<unknown, LMStudioError>
-  /** The signal's current value, rebuilt from the patches received so far. */
-  value: unknown
 }
 
 /** An open channel's inbound side: its queue and what it does with each packet. */
@@ -151,14 +143,12 @@ class RecentIds {
 /** The state of one socket: what is pending on it and how to write to it. */
 export class Connection {
   nextId = 0
-  nextSubscribeId = 0
   warnings = 0
   closed: ConnectionError | undefined = undefined
   ws: WS | undefined = undefined
   pingAck: Deferred.Deferred<void> | undefined = undefined
   readonly calls = new Map<number, PendingCall>()
   readonly channels = new Map<number, ChannelState>()
-  readonly subscriptions = new Map<number, Subscription>()
   /** Calls this side gave up on (timeout, interruption): their late replies are expected. */
   readonly abandonedCalls = new RecentIds()
   /** Channels this side stopped listening to before the server ended them: their late frames are expected. */
@@ -238,10 +228,8 @@ export class Connection {
     const failure = Exit.fail(error)
     for (const call of this.calls.values()) call.resume(failure)
     for (const channel of this.channels.values()) channel.mailbox.unsafeDone(failure)
-    for (const subscription of this.subscriptions.values()) subscription.mailbox.unsafeDone(failure)
     this.calls.clear()
     this.channels.clear()
-    this.subscriptions.clear()
     this.leftChannels.clear()
     this.abandonedCalls.clear()
   }
@@ -252,7 +240,7 @@ export class Connection {
   }
 
   /**
-   * Routes one parsed frame to the call, channel or subscription it belongs to. Never throws:
+   * Routes one parsed frame to the call or channel it belongs to. Never throws:
    * anything unexpected becomes a `ProtocolError` for the owner it names and a warning.
    */
   receive(json: unknown): Effect.Effect<void> | void {
@@ -313,21 +301,10 @@ export class Connection {
         return
       }
       case "signalUpdate":
-      case "writableSignalUpdate": {
-        const subscription = this.subscriptions.get(message.subscribeId)
-        if (subscription === undefined) return // the official client drops these silently (§2.6)
-        subscription.value = applyPatches(subscription.value, message.patches)
-        subscription.mailbox.unsafeOffer(subscription.value)
-        return
-      }
+      case "writableSignalUpdate":
       case "signalError":
-      case "writableSignalError": {
-        const subscription = this.subscriptions.get(message.subscribeId)
-        if (subscription === undefined) return
-        this.subscriptions.delete(message.subscribeId)
-        subscription.mailbox.unsafeDone(Exit.fail(fromServerError(message.error, subscription.context, this.server)))
-        return
-      }
+      case "writableSignalError":
+        return // this client subscribes to no signal (no namespace declares one); the official client drops these too
       case "keepAliveAck": {
         const ack = this.pingAck
         this.pingAck = undefined

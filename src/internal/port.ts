@@ -1,9 +1,10 @@
 /**
- * One authenticated WebSocket per namespace (`/llm`, `/embedding`, `/system`), multiplexing RPCs,
- * channels and signal subscriptions by id (lmstudio-protocol.md §1–§2, style.md A1–A3, A10).
+ * One authenticated WebSocket per namespace (`/llm`, `/embedding`, `/system`, `/files`),
+ * multiplexing RPCs and channels by id (lmstudio-protocol.md §1–§2, style.md A1–A3, A10). Signals
+ * are not supported: no namespace declares one.
  *
  * - The socket opens lazily on first use; concurrent first calls share one connect.
- * - A dropped socket fails every pending call, channel and subscription at once with a
+ * - A dropped socket fails every pending call and channel at once with a
  *   `ConnectionError`; the next call reconnects with fresh ids (ids are per connection, §2.3).
  * - No frame can throw out of the socket's listener; how each frame is routed (and what happens
  *   to malformed, unknown or late ones) is described in `connection.ts`.
@@ -27,7 +28,6 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { AuthenticationError, ConnectionError, type LMStudioError, ProtocolError } from "../LMStudioError.js"
 import { type ChannelOptions, ChannelState, Connection } from "./connection.js"
 import type { Credentials } from "./credentials.js"
@@ -54,7 +54,6 @@ export interface PortOptions {
 
 /** A channel's inbound packets and a way to send packets on it. */
 export interface Channel {
-  readonly id: number
   /** Inbound packets in order; ends on `channelClose`, fails on `channelError` or disconnect. */
   readonly packets: Mailbox.ReadonlyMailbox<unknown, LMStudioError>
   readonly send: (message: unknown) => Effect.Effect<void, ConnectionError>
@@ -65,7 +64,6 @@ export interface Channel {
 }
 
 export interface Port {
-  readonly url: string
   /**
    * Removes this client's secrets from server text, for errors built outside the port (e.g.
    * `ProtocolError.fromParseError(error, { endpoint, redact: port.redact })`).
@@ -80,25 +78,14 @@ export interface Port {
     context?: Partial<ErrorContext>
   ) => Effect.Effect<unknown, LMStudioError>
   /**
-   * Opens a channel for the life of the scope. When the scope closes before the server ended the
-   * channel, `cancelMessage` (if given) is sent so the server stops the work.
-   */
-  readonly openChannel: (
-    endpoint: string,
-    creationParameter: unknown,
-    options?: ChannelOptions
-  ) => Effect.Effect<Channel, LMStudioError, Scope.Scope>
-  /**
-   * Like `openChannel` without a scope: the caller must run `close` (which sends `cancelMessage`
-   * if the server has not ended the channel).
+   * Opens a channel; the caller must run `close` (which sends `cancelMessage`, if given, when the
+   * server has not ended the channel, so that the server stops the work).
    */
   readonly openChannelUnscoped: (
     endpoint: string,
     creationParameter: unknown,
     options?: ChannelOptions
   ) => Effect.Effect<Channel & { readonly close: Effect.Effect<void> }, LMStudioError>
-  /** A signal's values (first update = the whole value); unsubscribes when the stream ends. */
-  readonly subscribe: (endpoint: string, creationParameter?: unknown) => Stream.Stream<unknown, LMStudioError>
 }
 
 const frameText = (data: string | Uint8Array): string =>
@@ -294,7 +281,6 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
           return Effect.fail(error)
         }
         const channel: Channel & { readonly close: Effect.Effect<void> } = {
-          id: channelId,
           packets: mailbox,
           send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
           isOpen: () => conn.channels.has(channelId),
@@ -309,36 +295,11 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
         return Effect.succeed(channel)
       }))
 
-  const openChannel: Port["openChannel"] = (endpoint, creationParameter, channelOptions) =>
-    Effect.acquireRelease(openChannelUnscoped(endpoint, creationParameter, channelOptions), (channel) => channel.close)
-
-  const subscribe: Port["subscribe"] = (endpoint, creationParameter) =>
-    Stream.unwrapScoped(Effect.gen(function*() {
-      const conn = yield* connection
-      const mailbox = yield* Mailbox.make<unknown, LMStudioError>()
-      const subscribeId = conn.nextSubscribeId++
-      conn.subscriptions.set(subscribeId, { context: { endpoint }, mailbox, value: undefined })
-      yield* Effect.addFinalizer(() =>
-        conn.subscriptions.delete(subscribeId)
-          ? Effect.ignore(conn.send({ type: "signalUnsubscribe", subscribeId }))
-          : Effect.void
-      )
-      yield* conn.send(
-        creationParameter === undefined
-          ? { type: "signalSubscribe", endpoint, subscribeId }
-          : { type: "signalSubscribe", endpoint, subscribeId, creationParameter }
-      )
-      return Mailbox.toStream(mailbox)
-    }))
-
   return {
-    url,
     redact: server.scrub,
     connect: Effect.asVoid(connection),
     call,
-    openChannel,
-    openChannelUnscoped,
-    subscribe
+    openChannelUnscoped
   } satisfies Port
 })
 
