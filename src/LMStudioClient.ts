@@ -179,7 +179,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
 
   const rawDownloaded = systemPort.call("listDownloadedModels").pipe(
     Effect.flatMap((result) =>
-      Effect.mapError(decodeModels(result), () => new ProtocolError({ endpoint: "listDownloadedModels", detail: "expected an array" }))
+      Effect.mapError(decodeModels(result), (e) => ProtocolError.fromParseError(e, { endpoint: "listDownloadedModels", redact: systemPort.redact }))
     )
   )
 
@@ -194,14 +194,14 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
           })
         ),
         Effect.flatMap((models) =>
-          Effect.mapError(decodeInfos(models), (e) => new ProtocolError({ endpoint: "listDownloadedModels", detail: e.message }))
+          Effect.mapError(decodeInfos(models), (e) => ProtocolError.fromParseError(e, { endpoint: "listDownloadedModels", redact: systemPort.redact }))
         ),
         withClientSpan("LMStudio.system.listDownloadedModels")
       ),
     version: () =>
       systemPort.call("version").pipe(
         Effect.flatMap((result) =>
-          Effect.mapError(decodeVersion(result), (e) => new ProtocolError({ endpoint: "version", detail: e.message }))
+          Effect.mapError(decodeVersion(result), (e) => ProtocolError.fromParseError(e, { endpoint: "version", redact: systemPort.redact }))
         ),
         withClientSpan("LMStudio.system.version")
       )

@@ -161,7 +161,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
   const { decodeInfos, decodeInstance, decodeInstances, decodePacket } = decodersOf(domain)
 
   const protocolError = (endpoint: string) => (error: ParseResult.ParseError) =>
-    new ProtocolError({ endpoint, detail: ParseResult.TreeFormatter.formatErrorSync(error) })
+    ProtocolError.fromParseError(error, { endpoint, redact: port.redact })
 
   // ------------------------------------------------------------------------------------------
   // Handles
@@ -599,7 +599,7 @@ export const make = <Info, InstanceInfo extends InstanceInfoBase, Config, Handle
               title: `No ${domain.noun} is loaded`,
               suggestion: `Load one with client.${domain.name}.model("<model key>") (or loadNewInstance), or ` +
                 "load it in LM Studio; list what is downloaded with client.system.listDownloadedModels().",
-              ...(error.cause === undefined ? {} : { cause: error.cause })
+              ...(error.serverCause === undefined ? {} : { serverCause: error.serverCause })
             })
             : error
         )
