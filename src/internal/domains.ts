@@ -7,7 +7,7 @@ import type { EmbeddingHandle } from "../Embedding.js"
 import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
-import type { Domain } from "./modelNamespace.js"
+import { compileDecoders, type Domain } from "./models/domain.js"
 
 const hasType = (type: string) => (u: unknown) =>
   typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
@@ -15,8 +15,7 @@ const hasType = (type: string) => (u: unknown) =>
 export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, LlmHandle> = {
   name: "llm",
   noun: "LLM",
-  info: LlmInfo,
-  instanceInfo: LlmInstanceInfo,
+  decoders: compileDecoders(LlmInfo, LlmInstanceInfo),
   isInfo: hasType("llm"),
   validateConfig: LoadConfig.validateLlmLoadConfig,
   configToFields: LoadConfig.llmConfigToKVFields,
@@ -34,8 +33,7 @@ export const embedding: Domain<
 > = {
   name: "embedding",
   noun: "embedding model",
-  info: EmbeddingModelInfo,
-  instanceInfo: EmbeddingModelInstanceInfo,
+  decoders: compileDecoders(EmbeddingModelInfo, EmbeddingModelInstanceInfo),
   isInfo: hasType("embedding"),
   validateConfig: LoadConfig.validateEmbeddingLoadConfig,
   configToFields: LoadConfig.embeddingConfigToKVFields,
