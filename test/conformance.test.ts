@@ -37,7 +37,10 @@ const llmConfig = { contextLength: 4096, flashAttention: true, keepModelInMemory
  * official client sends only `unloadModel`. Asserts that check is there and removes it (and the
  * id it used, ids being one counter per connection).
  */
-const withoutInstanceCheck = (frames: Record<string, Array<Frame>>, instanceReference: string) => {
+const withoutInstanceCheck = (
+  frames: Record<string, Array<Frame>>,
+  instanceReference: string
+): Record<string, Array<Frame>> => {
   const llm = frames.llm ?? []
   const index = llm.findIndex((f) =>
     f.endpoint === "getModelInfo" &&
