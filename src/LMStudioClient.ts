@@ -22,7 +22,7 @@ import * as Domains from "./internal/domains.js"
 import * as FilesNamespace from "./internal/inference/files.js"
 import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
-import * as ModelNamespace from "./internal/modelNamespace.js"
+import * as ModelNamespace from "./internal/models/namespace.js"
 import * as Port from "./internal/port.js"
 import { withClientSpan } from "./internal/tracing.js"
 import * as Validate from "./internal/validate.js"
@@ -215,8 +215,8 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     releaseTimeout: CLOSE_GRACE,
     operations: { predictionInactivityTimeout: Duration.minutes(5), embedConcurrency: 16 }
   }
-  const llm = ModelNamespace.make(Domains.llm, llmPort, filesPort, rawDownloaded, defaults, scope)
-  const embedding = ModelNamespace.make(Domains.embedding, embeddingPort, filesPort, rawDownloaded, defaults, scope)
+  const llm = yield* ModelNamespace.make(Domains.llm, llmPort, filesPort, rawDownloaded, defaults, scope)
+  const embedding = yield* ModelNamespace.make(Domains.embedding, embeddingPort, filesPort, rawDownloaded, defaults, scope)
   // Runs before the sockets close (finalizers run in reverse): if the client closes while scopes
   // still own loaded instances, unload those instead of leaving them behind.
   yield* Effect.addFinalizer(() =>

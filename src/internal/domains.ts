@@ -9,7 +9,7 @@ import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
 import { embedOperation } from "./inference/embed.js"
 import { tokenOperations } from "./inference/tokens.js"
-import type { Domain } from "./modelNamespace.js"
+import { compileDecoders, type Domain } from "./models/domain.js"
 import * as LoadConfigKV from "./protocol/loadConfigKV.js"
 
 const hasType = (type: string) => (u: unknown) =>
@@ -18,8 +18,7 @@ const hasType = (type: string) => (u: unknown) =>
 export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, LlmHandle> = {
   name: "llm",
   noun: "LLM",
-  info: LlmInfo,
-  instanceInfo: LlmInstanceInfo,
+  decoders: compileDecoders(LlmInfo, LlmInstanceInfo),
   isInfo: hasType("llm"),
   validateConfig: LoadConfig.validateLlmLoadConfig,
   configToFields: LoadConfigKV.llmConfigToKVFields,
@@ -37,8 +36,7 @@ export const embedding: Domain<
 > = {
   name: "embedding",
   noun: "embedding model",
-  info: EmbeddingModelInfo,
-  instanceInfo: EmbeddingModelInstanceInfo,
+  decoders: compileDecoders(EmbeddingModelInfo, EmbeddingModelInstanceInfo),
   isInfo: hasType("embedding"),
   validateConfig: LoadConfig.validateEmbeddingLoadConfig,
   configToFields: LoadConfigKV.embeddingConfigToKVFields,

@@ -15,6 +15,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { API_TOKEN } from "../internal/credentials.js"
 import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
@@ -231,6 +232,11 @@ export declare namespace LMStudioSimulator {
     readonly catalog: ReadonlyArray<ModelInfo>
     /** Every loaded instance, all namespaces, in load order. */
     readonly loaded: Effect.Effect<ReadonlyArray<ModelInstanceInfo>>
+    /**
+     * The loaded instances now and after every change (load, unload, idle-TTL expiry); a reader
+     * that falls behind sees the latest set.
+     */
+    readonly loadedChanges: Stream.Stream<ReadonlyArray<ModelInstanceInfo>>
     /** The frames in and out so far, oldest first (the last `trafficLogSize` of them). */
     readonly traffic: Effect.Effect<ReadonlyArray<TrafficEntry>>
     readonly clearTraffic: Effect.Effect<void>
@@ -406,6 +412,16 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
       port,
       catalog: resolved.catalog,
       loaded: Effect.sync(() => sim.state.instances.map(instanceInfo)),
+      loadedChanges: Stream.asyncPush<ReadonlyArray<ModelInstanceInfo>>((emit) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const listener = () => emit.single(sim.state.instances.map(instanceInfo))
+            sim.state.loadedListeners.add(listener)
+            listener()
+            return listener
+          }),
+          (listener) => Effect.sync(() => sim.state.loadedListeners.delete(listener))
+        ), { bufferSize: 1, strategy: "sliding" }),
       traffic: Effect.sync(() => sim.state.traffic.entries()),
       clearTraffic: Effect.sync(() => sim.state.traffic.clear()),
       preload,
