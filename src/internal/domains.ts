@@ -8,6 +8,7 @@ import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
 import type { Domain } from "./modelNamespace.js"
+import { llmOperations } from "./predictions/operations.js"
 
 const hasType = (type: string) => (u: unknown) =>
   typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
@@ -23,7 +24,7 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: () => ({})
+  operations: llmOperations
 }
 
 export const embedding: Domain<
