@@ -15,6 +15,7 @@ import type * as LoadConfig from "./LoadConfig.js"
 import type { LlmInfo, LlmInstanceInfo } from "./ModelInfo.js"
 import type { ModelHandle, ModelNamespace } from "./ModelNamespace.js"
 import type { Fragment, PredictionEvent, PredictionResult, PromptProcessingDetails } from "./Prediction.js"
+import type { TokenOperations } from "./Tokenization.js"
 
 /**
  * A JSON Schema object, for `structured` (the answer is then parsed as plain JSON).
@@ -102,7 +103,7 @@ export interface ApplyPromptTemplateOptions {
  * @since 0.1.0
  * @category models
  */
-export interface LlmHandle extends ModelHandle<LlmInstanceInfo, LoadConfig.LlmLoadConfig> {
+export interface LlmHandle extends ModelHandle<LlmInstanceInfo, LoadConfig.LlmLoadConfig>, TokenOperations {
   readonly _tag: "LlmHandle"
   /**
    * The model's answer to a chat (a `Chat`, a string, or `[{ role, content }]`). Interrupting

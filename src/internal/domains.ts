@@ -7,6 +7,8 @@ import type { EmbeddingHandle } from "../Embedding.js"
 import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
+import { embedOperation } from "./inference/embed.js"
+import { tokenOperations } from "./inference/tokens.js"
 import type { Domain } from "./modelNamespace.js"
 import { llmOperations } from "./predictions/operations.js"
 
@@ -24,7 +26,7 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: llmOperations
+  operations: (context) => ({ ...tokenOperations(context), ...llmOperations(context) })
 }
 
 export const embedding: Domain<
@@ -43,5 +45,5 @@ export const embedding: Domain<
   configFromKV: LoadConfig.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
-  operations: () => ({})
+  operations: (context) => ({ ...tokenOperations(context), embed: embedOperation(context) })
 }
