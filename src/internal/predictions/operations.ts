@@ -23,11 +23,12 @@ import { prepareStructured, withStructured } from "./structured.js"
 
 type Mode = "respond" | "complete"
 
-const OPTION_KEYS: Record<Mode | "stream", ReadonlySet<string>> = {
-  respond: new Set(["config", "preset", "predictionInactivityTimeout", "structured", "onPromptProcessingProgress", "onFirstToken", "onFragment"]),
-  complete: new Set(["config", "preset", "predictionInactivityTimeout", "structured", "onPromptProcessingProgress", "onFirstToken", "onFragment"]),
-  stream: new Set(["config", "preset", "predictionInactivityTimeout", "structured"])
-}
+const COMMON_OPTIONS = ["config", "preset", "predictionInactivityTimeout", "structured"]
+/** The options each kind of call takes: the Effect variants add callbacks. */
+const OPTION_KEYS = {
+  effect: new Set([...COMMON_OPTIONS, "onPromptProcessingProgress", "onFirstToken", "onFragment"]),
+  stream: new Set(COMMON_OPTIONS)
+} as const
 
 /** The pass-through template of completions: the prompt reaches the model as is. */
 const NO_FORMATTING_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
@@ -74,7 +75,7 @@ const prepare = (
       return yield* new InvalidArgumentError({ field: "options", reason: "must be an object" })
     }
     const options = (rawOptions ?? {}) as Api.PredictionOptions & Api.PredictionCallbacks & { structured?: unknown }
-    yield* checkOptionKeys(options, OPTION_KEYS[streaming ? "stream" : mode])
+    yield* checkOptionKeys(options, OPTION_KEYS[streaming ? "stream" : "effect"])
     const history: ChatHistoryData = mode === "respond" ? yield* toHistory(input) : yield* promptHistory(input)
     const config = options.config === undefined ? {} : yield* validatePredictionConfig(options.config)
     const structured = yield* prepareStructured(options.structured)

@@ -3,10 +3,10 @@
  * variants, with optional callbacks) or as a Stream of `PredictionEvent`s.
  *
  * Whatever stops a prediction before the server finished it (the caller's fiber interrupted, a
- * Stream consumer that stops early, the inactivity timeout, a failing structured decode does not
- * count: the server has finished by then) sends `cancel` and waits, bounded, for the server to end
- * the channel, so nothing is left generating. Frames that arrive after that are dropped silently
- * by the port (no warning goes back to the server).
+ * Stream consumer that stops early, the inactivity timeout, a malformed packet) sends `cancel`
+ * and waits, bounded, for the server to end the channel, so nothing is left generating. Frames
+ * that arrive after that are dropped silently by the port (no warning goes back to the server).
+ * Once the terminal `success` packet was read nothing is cancelled, whatever the outcome.
  *
  * The inactivity timeout runs on Effect's `Clock` (so `TestClock` drives it): one watchdog fiber
  * per prediction that sleeps until the last packet is older than the limit, then queues a marker

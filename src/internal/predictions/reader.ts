@@ -32,6 +32,7 @@ const SuccessPacket = Schema.Struct({
   predictionConfig: Prediction.ReportedConfig
 })
 const decodeSuccess = Schema.decodeUnknownEither(SuccessPacket)
+const isDetails = Schema.is(Prediction.PromptProcessingDetails)
 
 const NO_EVENTS: ReadonlyArray<never> = []
 
@@ -145,7 +146,7 @@ export class PredictionReader {
     const progress = Math.min(1, Math.max(0, packet.progress))
     if (!(progress > this.lastProgress)) return NO_EVENTS // repeats and regressions are dropped
     this.lastProgress = progress
-    const details = Schema.is(Prediction.PromptProcessingDetails)(packet.details) ? packet.details : undefined
+    const details = isDetails(packet.details) ? packet.details : undefined
     return this.emit({ _tag: "PromptProcessing", progress, details })
   }
 
