@@ -467,6 +467,8 @@ describe("bad input is rejected before any frame", () => {
     ["a bad config value", "config.temperature", (m) => m.respond("x", { config: { temperature: -1 } })],
     ["an unknown config key", "config.temprature", (m) => m.respond("x", { config: { temprature: 0 } })],
     ["structured that is neither Schema nor JSON Schema", "structured", (m) => m.respond("x", { structured: "json" })],
+    ["structured both as an option and in config", "structured", (m) =>
+      m.respond("x", { structured: { type: "object" }, config: { structured: { type: "json" } } })],
     ["an empty preset", "preset", (m) => m.respond("x", { preset: "" })],
     ["a non-positive timeout", "predictionInactivityTimeout", (m) => m.respond("x", { predictionInactivityTimeout: 0 })],
     ["a callback that is not a function", "onFragment", (m) => m.respond("x", { onFragment: 1 })],

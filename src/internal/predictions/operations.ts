@@ -11,15 +11,16 @@ import * as Stream from "effect/Stream"
 import type * as Api from "../../Llm.js"
 import { InvalidArgumentError, type LMStudioError, ProtocolError } from "../../LMStudioError.js"
 import type { LlmInstanceInfo } from "../../ModelInfo.js"
+import { type PredictionConfig, validatePredictionConfig } from "../../PredictionConfig.js"
 import type { PredictionEvent, PredictionResult } from "../../Prediction.js"
 import type { HandleContext } from "../handleContext.js"
-import type { KVConfigField, KVConfigStack } from "../protocol/kvConfig.js"
+import type { KVConfigStack } from "../protocol/kvConfig.js"
+import { predictionConfigToKVFields } from "../protocol/predictionConfigKV.js"
 import { annotate, withClientSpan, withClientSpanStream } from "../tracing.js"
 import * as Validate from "../validate.js"
-import { predictionConfigToKVFields, validatePredictionConfig } from "./configStandIn.js"
 import { type ChatHistoryData, promptHistory, toHistory } from "./history.js"
 import * as Predict from "./predict.js"
-import { prepareStructured, withStructured } from "./structured.js"
+import { prepareStructured } from "./structured.js"
 
 type Mode = "respond" | "complete"
 
@@ -87,11 +88,19 @@ const prepare = (
     yield* checkCallback("onFirstToken", options.onFirstToken)
     yield* checkCallback("onFragment", options.onFragment)
 
-    // A completion sends `stopStrings: []` unless given, so a preset's stop strings do not apply.
-    const fields: ReadonlyArray<KVConfigField> = withStructured(
-      predictionConfigToKVFields(mode === "complete" && config.stopStrings === undefined ? { ...config, stopStrings: [] } : config),
-      structured
-    )
+    if (structured !== undefined && config.structured !== undefined) {
+      return yield* new InvalidArgumentError({
+        field: "structured",
+        reason: "is given both as an option and in config; give it once (the option also decodes the answer)"
+      })
+    }
+    const effective: PredictionConfig = {
+      // A completion sends `stopStrings: []` unless given, so a preset's stop strings do not apply.
+      ...(mode === "complete" ? { stopStrings: [] } : {}),
+      ...config,
+      ...(structured === undefined ? {} : { structured: structured.setting })
+    }
+    const fields = predictionConfigToKVFields(effective)
     const predictionConfigStack: KVConfigStack = {
       layers: mode === "respond"
         ? [{ layerName: "apiOverride", config: { fields } }]

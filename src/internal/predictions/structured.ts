@@ -10,11 +10,12 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidArgumentError, StructuredOutputError } from "../../LMStudioError.js"
-import type { KVConfigField } from "../protocol/kvConfig.js"
+
+type JsonObject = { readonly [key: string]: unknown }
 
 export interface Structured {
   /** The `llm.prediction.structured` value. */
-  readonly setting: { readonly type: "json"; readonly jsonSchema: unknown }
+  readonly setting: { readonly type: "json"; readonly jsonSchema: JsonObject }
   /** The answer's parsed value, or why it does not match. */
   readonly decode: (content: string, identifier: string) => Either.Either<unknown, StructuredOutputError>
 }
@@ -32,7 +33,7 @@ export const prepareStructured = (input: unknown): Effect.Effect<Structured | un
   if (Schema.isSchema(input)) {
     const schema = input as Schema.Schema<unknown, unknown, never>
     return Effect.try({
-      try: () => JSONSchema.make(schema),
+      try: () => JSONSchema.make(schema) as unknown as JsonObject,
       catch: (error) =>
         new InvalidArgumentError({
           field: "structured",
@@ -55,28 +56,5 @@ export const prepareStructured = (input: unknown): Effect.Effect<Structured | un
       new InvalidArgumentError({ field: "structured", reason: "must be a Schema or a JSON Schema object" })
     )
   }
-  return Effect.succeed({ setting: { type: "json", jsonSchema: input }, decode: parseJson })
-}
-
-/** Keys that come before `structured` in the official client's field order. */
-const BEFORE_STRUCTURED = new Set([
-  "llm.prediction.temperature",
-  "llm.prediction.contextOverflowPolicy",
-  "llm.prediction.maxPredictedTokens",
-  "llm.prediction.reasoning.budgetTokens",
-  "llm.prediction.stopStrings",
-  "llm.prediction.toolCallStopStrings"
-])
-
-/** The config fields with `llm.prediction.structured` in its place (replacing one already there). */
-export const withStructured = (
-  fields: ReadonlyArray<KVConfigField>,
-  structured: Structured | undefined
-): ReadonlyArray<KVConfigField> => {
-  if (structured === undefined) return fields
-  const field: KVConfigField = { key: "llm.prediction.structured", value: structured.setting }
-  const rest = fields.filter((f) => f.key !== field.key)
-  let at = 0
-  for (let i = 0; i < rest.length; i++) if (BEFORE_STRUCTURED.has(rest[i]!.key)) at = i + 1
-  return [...rest.slice(0, at), field, ...rest.slice(at)]
+  return Effect.succeed({ setting: { type: "json", jsonSchema: input as JsonObject }, decode: parseJson })
 }
