@@ -295,6 +295,103 @@ export class LoadTimeoutError
 }
 
 /**
+ * LM Studio ended a prediction with `stopReason` `"failed"` (an error while generating) or
+ * `"modelUnloaded"` (the instance was unloaded mid-prediction). The text generated so far is on
+ * `content`; it is not a whole answer.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PredictionFailedError
+  extends Schema.TaggedError<PredictionFailedError>("lmstudio-effect/PredictionFailedError")("PredictionFailedError", {
+    /** The instance that was predicting. */
+    identifier: Schema.String,
+    stopReason: Schema.Literal("failed", "modelUnloaded"),
+    /** What was generated before the prediction ended. */
+    content: Schema.String
+  })
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    return this.stopReason === "modelUnloaded"
+      ? lines(
+        `The model "${this.identifier}" was unloaded while it was predicting; the answer is incomplete ` +
+          `(${this.content.length} characters were generated).`,
+        "Load the model again (client.llm.model(key)) and retry."
+      )
+      : lines(
+        `LM Studio failed while "${this.identifier}" was predicting; the answer is incomplete ` +
+          `(${this.content.length} characters were generated).`,
+        "Check LM Studio's logs (out of memory, a crashed engine), then retry."
+      )
+  }
+}
+
+/**
+ * A prediction produced no packet (no progress, no token) for longer than its
+ * `predictionInactivityTimeout`. It was cancelled; the text generated so far is on `content`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PredictionTimeoutError
+  extends Schema.TaggedError<PredictionTimeoutError>("lmstudio-effect/PredictionTimeoutError")(
+    "PredictionTimeoutError",
+    {
+      identifier: Schema.String,
+      inactivityMillis: Schema.Number,
+      /** What was generated before the prediction stalled. */
+      content: Schema.String
+    }
+  )
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    return lines(
+      `The prediction of "${this.identifier}" produced nothing for ${this.inactivityMillis} ms and was cancelled.`,
+      "LM Studio may be stuck or overloaded; check its logs, or raise `predictionInactivityTimeout` " +
+        "(per call, or on the client) for very long prompts."
+    )
+  }
+}
+
+/**
+ * A structured prediction's answer is not valid JSON, or does not match the requested Schema.
+ * The model's raw answer is on `content`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StructuredOutputError
+  extends Schema.TaggedError<StructuredOutputError>("lmstudio-effect/StructuredOutputError")("StructuredOutputError", {
+    identifier: Schema.String,
+    /** The model's raw answer. */
+    content: Schema.String,
+    /** Why it was rejected. */
+    detail: Schema.String
+  })
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    const shown = this.content.length > 200 ? `${this.content.slice(0, 200)}…` : this.content
+    return lines(
+      `The structured answer of "${this.identifier}" does not match the requested schema: ${this.detail}`,
+      `Answer: ${JSON.stringify(shown)}`,
+      "If it was cut short (maxTokens, cancellation), allow more tokens; otherwise simplify the schema."
+    )
+  }
+}
+
+/**
  * Any lmstudio-effect error.
  *
  * @since 0.1.0
@@ -309,6 +406,9 @@ export type LMStudioError =
   | ProtocolError
   | InvalidArgumentError
   | LoadTimeoutError
+  | PredictionFailedError
+  | PredictionTimeoutError
+  | StructuredOutputError
 
 /**
  * Schema of the error union, for serialising errors across process boundaries.
@@ -324,7 +424,10 @@ export const LMStudioError = Schema.Union(
   ServerError,
   ProtocolError,
   InvalidArgumentError,
-  LoadTimeoutError
+  LoadTimeoutError,
+  PredictionFailedError,
+  PredictionTimeoutError,
+  StructuredOutputError
 )
 
 /**

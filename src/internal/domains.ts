@@ -10,6 +10,7 @@ import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInf
 import { embedOperation } from "./inference/embed.js"
 import { tokenOperations } from "./inference/tokens.js"
 import { compileDecoders, type Domain } from "./models/domain.js"
+import { llmOperations } from "./predictions/operations.js"
 import * as LoadConfigKV from "./protocol/loadConfigKV.js"
 
 const hasType = (type: string) => (u: unknown) =>
@@ -25,7 +26,7 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configFromKV: LoadConfigKV.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: (context) => ({ ...tokenOperations(context) })
+  operations: (context) => ({ ...tokenOperations(context), ...llmOperations(context) })
 }
 
 export const embedding: Domain<
