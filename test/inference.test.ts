@@ -33,7 +33,7 @@ describe("guide: embeddings", () => {
     Effect.gen(function*() {
       const { client, sim } = yield* setup()
       const model = yield* client.embedding.model(NOMIC)
-      const vector = yield* model.embed("Chaos is a ladder.")
+      const vector: ReadonlyArray<number> = yield* model.embed("Chaos is a ladder.")
       assert.strictEqual(vector.length, 768)
       assert.closeTo(norm(vector), 1, 1e-9)
       assert.deepStrictEqual(yield* model.embed("Chaos is a ladder."), vector)
@@ -49,7 +49,7 @@ describe("guide: embeddings", () => {
       const { client } = yield* setup()
       const model = yield* client.embedding.model(NOMIC)
       const texts = ["The cat sat on the mat.", "Stocks fell sharply today.", "A kitten sleeps on a rug.", "x"]
-      const vectors = yield* model.embed(texts)
+      const vectors: ReadonlyArray<ReadonlyArray<number>> = yield* model.embed(texts)
       assert.strictEqual(vectors.length, texts.length)
       for (let i = 0; i < texts.length; i++) {
         assert.deepStrictEqual(vectors[i], yield* model.embed(texts[i]!), `vector ${i}`)
