@@ -12,6 +12,14 @@
 export { LMStudioClient } from "./LMStudioClient.js"
 
 /**
+ * Runs a program as the process's main fiber: Ctrl-C / SIGTERM interrupt it and its finalizers
+ * run (scoped models are unloaded) before the process exits.
+ *
+ * @since 0.1.0
+ */
+export { runMain } from "./runMain.js"
+
+/**
  * The client module: options, namespace types, config helpers.
  *
  * @since 0.1.0
@@ -73,6 +81,13 @@ export * as LoadConfig from "./LoadConfig.js"
  * @since 0.1.0
  */
 export * as LoadEvent from "./LoadEvent.js"
+
+/**
+ * The prediction config of `respond` and `complete` (`PredictionConfig`) as a Schema.
+ *
+ * @since 0.1.0
+ */
+export * as PredictionConfig from "./PredictionConfig.js"
 
 /**
  * Model and instance info Schemas.
