@@ -36,7 +36,7 @@ const PORT = Number(argValue("--port") ?? 0)
 const PATH = "lmstudio-community/Qwen2.5-0.5B-Instruct-GGUF/Qwen2.5-0.5B-Instruct-Q4_K_M.gguf"
 
 /** `LLMInfo` (downloaded model), the §5.3 superset. */
-const llmInfo = (modelKey: string) => ({
+const llmInfo = (modelKey: string): Record<string, unknown> => ({
   type: "llm",
   modelKey,
   format: "gguf",
@@ -56,9 +56,32 @@ const llmInfo = (modelKey: string) => ({
 
 let nextReference = 0
 
-/** `LLMInstanceInfo` (loaded instance), the §5.3 superset. */
-const llmInstanceInfo = (modelKey: string, identifier: string) => ({
-  ...llmInfo(modelKey),
+const EMBEDDING_PATH = "nomic-ai/nomic-embed-text-v1.5-GGUF/nomic-embed-text-v1.5.Q4_K_M.gguf"
+
+/** `EmbeddingModelInfo` (downloaded model), the §5.3 superset. */
+const embeddingInfo = (modelKey: string): Record<string, unknown> => ({
+  type: "embedding",
+  modelKey,
+  format: "gguf",
+  displayName: "Nomic Embed Text v1.5",
+  publisher: "nomic-ai",
+  path: EMBEDDING_PATH,
+  sizeBytes: 84106624,
+  indexedModelIdentifier: EMBEDDING_PATH,
+  deviceIdentifier: null,
+  paramsString: "137M",
+  architecture: "nomic-bert",
+  quantization: { name: "Q4_K_M", bits: 4 },
+  maxContextLength: 2048
+})
+
+/** The downloaded-model info of the socket's namespace (`/llm` or `/embedding`). */
+const infoFor = (namespace: string, modelKey: string) =>
+  namespace === "embedding" ? embeddingInfo(modelKey) : llmInfo(modelKey)
+
+/** `LLMInstanceInfo` / `EmbeddingModelInstanceInfo` (loaded instance), the §5.3 superset. */
+const llmInstanceInfo = (modelKey: string, identifier: string, namespace = "llm") => ({
+  ...infoFor(namespace, modelKey),
   identifier,
   instanceReference: `ref-${(nextReference++).toString(36)}`,
   ttlMs: null,
@@ -118,8 +141,17 @@ interface Frame {
   readonly endpoint?: string
   readonly callId?: number
   readonly channelId?: number
-  readonly parameter?: { readonly identifier?: string; readonly specifier?: { readonly type?: string } }
-  readonly creationParameter?: { readonly identifier?: string; readonly modelKey?: string }
+  readonly parameter?: {
+    readonly identifier?: string
+    readonly specifier?: { readonly type?: string }
+    readonly inputString?: string
+  }
+  readonly creationParameter?: {
+    readonly identifier?: string
+    readonly modelKey?: string
+    readonly history?: { readonly messages?: ReadonlyArray<{ readonly content?: ReadonlyArray<{ readonly text?: string }> }> }
+  }
+  readonly message?: { readonly type?: string }
   readonly authVersion?: number
 }
 
@@ -133,9 +165,92 @@ const burst = (ws: WebSocket, frames: ReadonlyArray<string>) => {
   socket?.uncork()
 }
 
+// -------------------------------------------------------------------------------------------------
+// Inference: embeddings, token counts, predictions (§11)
+// -------------------------------------------------------------------------------------------------
+
+/** A 768-dimension embedding (nomic-embed-text-v1.5's size), the same for every text. */
+const EMBEDDING_JSON = `{"embedding":${JSON.stringify(Array.from({ length: 768 }, (_, i) => Math.round(Math.sin(i + 1) * 1e6) / 1e6))}}`
+
+/** Roughly one token per 4 characters (the bench needs a plausible number, not a tokenizer). */
+const tokenCount = (text: string) => Math.ceil(text.length / 4)
+
+/** Tokens of a reply when the prompt does not say (`~t<N>` in the last message's text). */
+const DEFAULT_REPLY_TOKENS = Number(argValue("--tokens") ?? 2000)
+/** Fragments written per socket write after the first one (the first goes out on its own). */
+const FRAGMENTS_PER_WRITE = 64
+
+const replyTokens = (frame: Frame): number => {
+  const messages = frame.creationParameter?.history?.messages ?? []
+  const text = messages.at(-1)?.content?.map((part) => part.text ?? "").join("") ?? ""
+  const match = /~t(\d+)/.exec(text)
+  return match?.[1] !== undefined ? Number(match[1]) : DEFAULT_REPLY_TOKENS
+}
+
+const fragmentMessage = (content: string) =>
+  `{"type":"fragment","fragment":{"content":${JSON.stringify(content)},"tokensCount":1,"containsDrafted":false,"reasoningType":"none","isStructural":false}}`
+/** Precomputed fragment packets: a small vocabulary of one-token words. */
+const FRAGMENTS = ["Hello", ",", " world", " and", " the", " bench", " says", " hi", ".", "\n"].map(fragmentMessage)
+
+const promptProgress = (progress: number, promptTokens: number) =>
+  `{"type":"promptProcessingProgress","progress":${progress},"details":{"cachedTokenCount":0,"totalPromptTokenCount":${promptTokens},` +
+  `"processedPromptTokenCount":${progress * promptTokens},"unprocessedPromptTokenCount":${(1 - progress) * promptTokens}}}`
+
+const LOAD_CONFIG_KV = `{"fields":[{"key":"llm.load.contextLength","value":4096}]}`
+
+const successMessage = (stopReason: string, promptTokens: number, predicted: number) =>
+  `{"type":"success","stats":{"stopReason":"${stopReason}","tokensPerSecond":1000,"numGpuLayers":0,"timeToFirstTokenSec":0.001,` +
+  `"totalTimeSec":${predicted / 1000},"promptTokensCount":${promptTokens},"predictedTokensCount":${predicted},` +
+  `"totalTokensCount":${promptTokens + predicted}},"modelInfo":${FIRST_LOADED_JSON},"loadModelConfig":${LOAD_CONFIG_KV},` +
+  `"predictionConfig":{"fields":[]}}`
+
+/** Predictions in flight on one socket, by channel id: set to `true` when the client cancels. */
+type Predictions = Map<number, { cancelled: boolean }>
+
+/**
+ * `predict`: prompt progress 0 and 1 (with details) and the first fragment at once, then the
+ * remaining fragments, {@link FRAGMENTS_PER_WRITE} per write, one write per event-loop turn (so
+ * concurrent predictions interleave and a cancel is seen), then `success` and `channelClose`. A
+ * cancel ends the reply early with `stopReason: "userStopped"`.
+ */
+const predict = (ws: WebSocket, predictions: Predictions, channelId: number, frame: Frame) => {
+  const total = replyTokens(frame)
+  const promptTokens = 20
+  const state = { cancelled: false }
+  predictions.set(channelId, state)
+  const prefix = `{"type":"channelSend","channelId":${channelId},"message":`
+  let sent = 0
+  const finish = (stopReason: string) => {
+    predictions.delete(channelId)
+    return [`${prefix}${successMessage(stopReason, promptTokens, sent)}}`, `{"type":"channelClose","channelId":${channelId}}`]
+  }
+  const next = () => {
+    if (ws.readyState !== ws.OPEN) return predictions.delete(channelId)
+    const frames: Array<string> = []
+    if (sent === 0) {
+      frames.push(`${prefix}${promptProgress(0, promptTokens)}}`, `${prefix}${promptProgress(1, promptTokens)}}`)
+    }
+    if (state.cancelled) return burst(ws, [...frames, ...finish("userStopped")])
+    const end = sent === 0 ? Math.min(1, total) : Math.min(total, sent + FRAGMENTS_PER_WRITE)
+    for (; sent < end; sent++) frames.push(`${prefix}${FRAGMENTS[sent % FRAGMENTS.length]}}`)
+    if (sent >= total) return burst(ws, [...frames, ...finish("eosFound")])
+    burst(ws, frames)
+    setImmediate(next)
+  }
+  next()
+}
+
 const handleRpc = (ws: WebSocket, namespace: string, frame: Frame) => {
   const callId = frame.callId ?? -1
   switch (frame.endpoint) {
+    case "embedString":
+      return ws.send(rpcResult(callId, EMBEDDING_JSON))
+    case "countTokens":
+      return ws.send(rpcResult(callId, `{"tokenCount":${tokenCount(frame.parameter?.inputString ?? "")}}`))
+    case "tokenize": {
+      const count = tokenCount(frame.parameter?.inputString ?? "")
+      return ws.send(rpcResult(callId, `{"tokens":${JSON.stringify(Array.from({ length: count }, (_, i) => 100 + i))}}`))
+    }
     case "listLoaded":
       return ws.send(rpcResult(callId, namespace === "llm" ? LOADED_JSON : "[]"))
     case "unloadModel":
@@ -153,26 +268,27 @@ const handleRpc = (ws: WebSocket, namespace: string, frame: Frame) => {
   }
 }
 
-const handleChannel = (ws: WebSocket, frame: Frame) => {
+const handleChannel = (ws: WebSocket, namespace: string, predictions: Predictions, frame: Frame) => {
   const channelId = frame.channelId ?? -1
   const parameter = frame.creationParameter ?? {}
   if (frame.endpoint === "getOrLoad") {
     const key = parameter.identifier ?? "bench-llm"
-    const frames = [channelSend(channelId, `{"type":"startLoading","identifier":${JSON.stringify(key)},"info":${JSON.stringify(llmInfo(key))}}`)]
+    const frames = [channelSend(channelId, `{"type":"startLoading","identifier":${JSON.stringify(key)},"info":${JSON.stringify(infoFor(namespace, key))}}`)]
     for (const p of progressFor(progressCount(key))) frames.push(channelSend(channelId, `{"type":"loadProgress","progress":${p}}`))
-    frames.push(channelSend(channelId, `{"type":"loadSuccess","info":${JSON.stringify(llmInstanceInfo(key, key))}}`))
+    frames.push(channelSend(channelId, `{"type":"loadSuccess","info":${JSON.stringify(llmInstanceInfo(key, key, namespace))}}`))
     frames.push(`{"type":"channelClose","channelId":${channelId}}`)
     return burst(ws, frames)
   }
   if (frame.endpoint === "loadModel") {
     const key = parameter.modelKey ?? "bench-llm"
     const identifier = parameter.identifier ?? nextIdentifier(key)
-    const frames = [channelSend(channelId, `{"type":"resolved","info":${JSON.stringify(llmInfo(key))}}`)]
+    const frames = [channelSend(channelId, `{"type":"resolved","info":${JSON.stringify(infoFor(namespace, key))}}`)]
     for (const p of progressFor(progressCount(key))) frames.push(channelSend(channelId, `{"type":"progress","progress":${p}}`))
-    frames.push(channelSend(channelId, `{"type":"success","info":${JSON.stringify(llmInstanceInfo(key, identifier))}}`))
+    frames.push(channelSend(channelId, `{"type":"success","info":${JSON.stringify(llmInstanceInfo(key, identifier, namespace))}}`))
     frames.push(`{"type":"channelClose","channelId":${channelId}}`)
     return burst(ws, frames)
   }
+  if (frame.endpoint === "predict") return predict(ws, predictions, channelId, frame)
   if (frame.endpoint === "alive") return // never answers, like LM Studio
   const error = JSON.stringify({ title: `bench server: unknown channel ${String(frame.endpoint)}`, rootTitle: "unknown" })
   ws.send(`{"type":"channelError","channelId":${channelId},"error":${error}}`)
@@ -183,6 +299,7 @@ const wss = new WebSocketServer({ host: "127.0.0.1", port: PORT, perMessageDefla
 wss.on("connection", (ws, request) => {
   const namespace = (request.url ?? "/").replace(/^.*\//, "")
   let authenticated = false
+  const predictions: Predictions = new Map()
   ws.on("message", (data: Buffer) => {
     let frame: Frame
     try {
@@ -201,11 +318,16 @@ wss.on("connection", (ws, request) => {
       case "rpcCall":
         return handleRpc(ws, namespace, frame)
       case "channelCreate":
-        return handleChannel(ws, frame)
+        return handleChannel(ws, namespace, predictions, frame)
+      case "channelSend": {
+        const prediction = frame.message?.type === "cancel" ? predictions.get(frame.channelId ?? -1) : undefined
+        if (prediction !== undefined) prediction.cancelled = true
+        return
+      }
       case "keepAlive":
         return ws.send(`{"type":"keepAliveAck"}`)
       default:
-        return // cancel packets, warnings, acks: nothing to do (loads finish synchronously)
+        return // warnings, acks: nothing to do (loads finish synchronously)
     }
   })
   ws.on("error", () => {})
