@@ -9,8 +9,8 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { tokenize, tokenPieces } from "../src/testing/internal/tokenizer.js"
-import { channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
+import { pieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
+import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const R1 = "deepseek-r1-distill-qwen-1.5b"
@@ -43,10 +43,9 @@ const setup = (options: LMStudioSimulator.SimulatorOptions = {}) =>
 describe("simulator predictions", () => {
   it("the tokenizer is stable and reversible", () => {
     const text = "Hello, wörld! 42 internationalization\n\n  done."
-    assert.strictEqual(tokenPieces(text).join(""), text)
+    assert.strictEqual(pieces(text).join(""), text)
     assert.deepStrictEqual(tokenize(text), tokenize(text))
-    assert.deepStrictEqual(tokenPieces("Say hi"), ["Say", " hi"])
-    assert.deepStrictEqual(tokenPieces("<|im_start|>user\n<think>"), ["<|im_start|>", "user", "\n", "<think>"])
+    assert.deepStrictEqual(pieces("Say hi"), ["Say", " hi"])
     assert.notDeepEqual(tokenize("cat"), tokenize("dog"))
   })
 
@@ -162,23 +161,31 @@ describe("simulator predictions", () => {
       assert.strictEqual(stats.predictedTokensCount, fragmentsOf(frames).length)
     }))
 
-  it.scopedLive("contextOverflowPolicy stopAtLimit stops at the instance's context length", () =>
+  it.scopedLive("contextOverflowPolicy stopAtLimit stops at the instance's context length; prompt counts match applyPromptTemplate", () =>
     Effect.gen(function*() {
-      const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0 })
-      yield* sim.preload(LLAMA, { config: [{ key: "llm.load.contextLength", value: 20 }] })
-      const client = yield* connect(sim.url, "llm")
+      const { client, sim } = yield* setup()
+      const history = { messages: [user("Say hi")] }
+      const formatted = yield* call(client, 0, "applyPromptTemplate", {
+        specifier: byIdentifier(LLAMA),
+        history,
+        predictionConfigStack: { layers: [] },
+        opts: {}
+      })
+      const counted = yield* call(client, 1, "countTokens", { specifier: byIdentifier(LLAMA), inputString: formatted.result.formatted })
+      const promptTokens: number = counted.result.tokenCount
+      yield* sim.preload(LLAMA, { identifier: "small", config: [{ key: "llm.load.contextLength", value: promptTokens + 10 }] })
       const policy = (value: string) => [{ key: "llm.prediction.contextOverflowPolicy", value }]
-      const stopped = successOf(yield* channel(client, 0, "predict", predictParameter("Say hi", policy("stopAtLimit"))))
+      const stopped = successOf(yield* channel(client, 2, "predict", predictParameter("Say hi", policy("stopAtLimit"), "small")))
       assert.strictEqual(stopped.stats.stopReason, "contextLengthReached")
-      assert.strictEqual(stopped.stats.promptTokensCount, 10) // <|im_start|>user\nSay hi<|im_end|>\n<|im_start|>assistant\n
+      assert.strictEqual(stopped.stats.promptTokensCount, promptTokens)
       assert.strictEqual(stopped.stats.predictedTokensCount, 10)
-      assert.strictEqual(stopped.stats.totalTokensCount, 20)
-      const rolling = successOf(yield* channel(client, 1, "predict", predictParameter("Say hi", policy("rollingWindow"))))
+      assert.strictEqual(stopped.stats.totalTokensCount, promptTokens + 10)
+      const rolling = successOf(yield* channel(client, 3, "predict", predictParameter("Say hi", policy("rollingWindow"), "small")))
       assert.strictEqual(rolling.stats.stopReason, "eosFound")
       assert.deepStrictEqual(stopped.modelInfo, { ...rolling.modelInfo, lastUsedTime: stopped.modelInfo.lastUsedTime })
       assert.deepStrictEqual(stopped.loadModelConfig.fields.find((f: Frame) => f.key === "llm.load.contextLength"), {
         key: "llm.load.contextLength",
-        value: 20
+        value: promptTokens + 10
       })
       assert.deepStrictEqual(stopped.predictionConfig, { fields: policy("stopAtLimit") })
     }))

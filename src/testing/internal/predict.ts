@@ -12,17 +12,17 @@ import * as Schema from "effect/Schema"
 import { type KVConfigStack, flattenStack } from "../../internal/protocol/kvConfig.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { ChannelContext, ChannelEndpoint } from "./context.js"
-import { failure, noModelMatchingQuery, type ServerFailure } from "./errors.js"
+import { failure, type ServerFailure } from "./errors.js"
 import {
   isReasoningModel,
   naturalReply,
   planTokens,
   reasoningSection,
-  renderChat,
   type ReplyInput,
   replyRandom
 } from "./generation.js"
-import { displayQuery, type InstanceRecord } from "./models.js"
+import { useInstance } from "./inference.js"
+import type { InstanceRecord } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
 import { type Plan, planWithStopStrings, type Step } from "./predictPlan.js"
 import {
@@ -32,7 +32,8 @@ import {
   PredictParameter
 } from "./predictProtocol.js"
 import { type Limit, streamPrediction } from "./predictStream.js"
-import { findBySpecifier, instancesOf, type SimulatedPreset, touchInstance } from "./state.js"
+import { renderPrompt } from "./promptTemplate.js"
+import { type SimulatedPreset, touchInstance } from "./state.js"
 import { jsonValueFor, wordsOf } from "./structured.js"
 import { toolCallSteps, toolsToCall } from "./tools.js"
 import { countTokens } from "./tokenizer.js"
@@ -128,11 +129,8 @@ const limitFor = (record: InstanceRecord, settings: PredictionSettings, promptTo
 const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect<void, ServerFailure> =>
   Effect.gen(function*() {
     const { sim } = ctx
-    const record = findBySpecifier(sim, "llm", request.specifier)
-    if (record === undefined) {
-      const query = request.specifier.type === "query" ? displayQuery(request.specifier.query) : {}
-      return yield* Effect.fail(noModelMatchingQuery(query, instancesOf(sim, "llm").map((i) => i.identifier)))
-    }
+    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance (§11.13 rule 3).
+    const record = yield* useInstance(ctx, request.specifier)
     let layers = request.stack.layers
     if (request.preset !== undefined) {
       const preset = findPreset(sim.options.presets, request.preset)
@@ -150,7 +148,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       ? request.rawPrompt
       : raw
       ? request.messages.map(messageText).join("")
-      : renderChat(request.messages)
+      : renderPrompt({ messages: request.messages }, settings.right.tools.length > 0 ? { toolDefinitions: settings.right.tools } : {})
     const promptTokens = countTokens(prompt)
     const plan: Plan = planFor(record, request, prompt, settings.right)
     const faults = yield* Effect.sync(() => {
@@ -159,7 +157,6 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       sim.state.faults.unknownPacketAfter = null
       return taken
     })
-    yield* touchInstance(sim, record)
     yield* streamPrediction(ctx, {
       record,
       plan,
