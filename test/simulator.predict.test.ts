@@ -15,6 +15,8 @@ import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from
 const LLAMA = "llama-3.2-1b-instruct"
 const R1 = "deepseek-r1-distill-qwen-1.5b"
 const VISION = "qwen2-vl-2b-instruct"
+/** A 1×1 PNG. */
+const DOT_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 const byIdentifier = (identifier: string) => ({ type: "query", query: { identifier } })
 const user = (text: string) => ({ role: "user", content: [{ type: "text", text }] })
@@ -384,20 +386,26 @@ describe("simulator predictions", () => {
       assert.include(badHistory.title, "Invalid creation parameter")
       const badConfig = errorOf(yield* channel(client, 4, "predict", predictParameter("hi", [{ key: "llm.prediction.maxPredictedTokens", value: "ten" }])))
       assert.include(badConfig.title, "llm.prediction.maxPredictedTokens")
-      const image = {
-        modelSpecifier: byIdentifier(LLAMA),
-        history: {
-          messages: [{
-            role: "user",
-            content: [{ type: "file", name: "dot.png", identifier: "1-dot.png", sizeBytes: 68, fileType: "image" }, { type: "text", text: "What is this?" }]
-          }]
-        },
+      const withFile = (file: Frame, identifier = LLAMA) => ({
+        modelSpecifier: byIdentifier(identifier),
+        history: { messages: [{ role: "user", content: [{ type: "file", ...file }, { type: "text", text: "What is this?" }] }] },
         predictionConfigStack: stack()
-      }
-      const refused = errorOf(yield* channel(client, 5, "predict", image))
+      })
+      const neverUploaded = errorOf(yield* channel(client, 5, "predict", withFile({
+        name: "dot.png",
+        identifier: "1-dot.png",
+        sizeBytes: 68,
+        fileType: "image"
+      })))
+      assert.include(neverUploaded.title, "not found")
+      const files = yield* connect(sim.url, "files")
+      const uploaded = yield* call(files, 0, "uploadFileBase64", { name: "dot.png", contentBase64: DOT_PNG })
+      assert.strictEqual(uploaded.result.fileType, "image")
+      const image = { name: "dot.png", ...uploaded.result }
+      const refused = errorOf(yield* channel(client, 6, "predict", withFile(image)))
       assert.include(refused.title, "does not support images")
       yield* sim.preload(VISION)
-      const seen = yield* channel(client, 6, "predict", { ...image, modelSpecifier: byIdentifier(VISION) })
+      const seen = yield* channel(client, 7, "predict", withFile(image, VISION))
       assert.strictEqual(successOf(seen).stats.stopReason, "eosFound")
     }))
 

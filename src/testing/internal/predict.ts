@@ -1,8 +1,8 @@
 /**
  * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt),
  * protocol §11.1–§11.6, §11.11, §11.13. Failures before the first packet are `channelError`s:
- * an unknown model or instance, an unknown preset, an image for a model without vision, and a
- * malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
+ * an unknown model or instance, an unknown preset, a file that was never uploaded, an image for a
+ * model without vision, and a malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
  *
  * @internal
  */
@@ -21,6 +21,7 @@ import {
   type ReplyInput,
   replyRandom
 } from "./generation.js"
+import { refuseFiles } from "./files.js"
 import { useInstance } from "./inference.js"
 import type { InstanceRecord } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
@@ -61,12 +62,6 @@ const presetNotFound = (specified: string, presets: ReadonlyArray<SimulatedPrese
     }
   })
 
-/** An image sent to a model without vision (§11.2, §11.13 rule 4). Wording [inferred]. */
-const visionNotSupported = (identifier: string): ServerFailure =>
-  failure(`Model "${identifier}" does not support images`, {
-    suggestion: "Load a vision-capable model (one whose info says vision: true) to send images."
-  })
-
 /**
  * The preset a fuzzy identifier names: exact identifier, else (case-insensitively) the same
  * identifier or name, else an identifier ending in `/<fuzzy>` [inferred: "limited fuzzy matching"].
@@ -76,19 +71,6 @@ const findPreset = (presets: ReadonlyArray<SimulatedPreset>, fuzzy: string): Sim
   return presets.find((p) => p.identifier === fuzzy) ??
     presets.find((p) => p.identifier.toLowerCase() === lower || p.name.toLowerCase() === lower) ??
     presets.find((p) => p.identifier.toLowerCase().endsWith(`/${lower}`))
-}
-
-/**
- * The hook for vision checks: a chat carrying an image needs a model with `vision`. Returns the
- * failure, if any.
- */
-export const checkImages = (
-  record: InstanceRecord,
-  messages: ReadonlyArray<ChatMessage> | undefined
-): ServerFailure | undefined => {
-  const hasImage = messages?.some((m) => m.content.some((part) => part.type === "file" && part.fileType === "image"))
-  const vision = record.model.type === "llm" && record.model.vision
-  return hasImage === true && !vision ? visionNotSupported(record.identifier) : undefined
 }
 
 const fragments = (text: string, tags: PredictionSettings["reasoningTags"]): Array<Step> =>
@@ -140,7 +122,8 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
     const predictionConfig = flattenStack({ layers })
     const settings = readSettings(predictionConfig.fields)
     if (Either.isLeft(settings)) return yield* Effect.fail(settings.left)
-    const refusal = checkImages(record, request.messages)
+    // Every file part must name an uploaded file; images go only to vision models.
+    const refusal = request.messages === undefined ? undefined : refuseFiles(sim, record, { messages: request.messages })
     if (refusal !== undefined) return yield* Effect.fail(refusal)
 
     const raw = request.messages === undefined || settings.right.passThroughTemplate
