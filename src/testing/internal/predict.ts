@@ -25,7 +25,7 @@ import { refuseFiles } from "./files.js"
 import { useInstance } from "./inference.js"
 import type { InstanceRecord } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
-import { type Plan, planWithStopStrings, type Step } from "./predictPlan.js"
+import { planWithStopStrings, type Step } from "./predictPlan.js"
 import {
   type ChatMessage,
   CompleteRawTextParameter,
@@ -76,10 +76,21 @@ const findPreset = (presets: ReadonlyArray<SimulatedPreset>, fuzzy: string): Sim
 const fragments = (text: string, tags: PredictionSettings["reasoningTags"]): Array<Step> =>
   planTokens(text, tags).map((token) => ({ _tag: "Fragment", token }))
 
+/**
+ * The prompt the model sees, and the chat the reply answers (`undefined` for raw completion):
+ * a raw prompt as is; a chat with the pass-through template as its concatenated contents (§11.6);
+ * any other chat rendered with the prompt template, tools included, as `applyPromptTemplate` does.
+ */
+const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
+  if (request.messages === undefined) return { prompt: request.rawPrompt, chat: undefined }
+  if (settings.passThroughTemplate) return { prompt: request.messages.map(messageText).join(""), chat: undefined }
+  const opts = settings.tools.length > 0 ? { toolDefinitions: settings.tools } : {}
+  return { prompt: renderPrompt({ messages: request.messages }, opts), chat: request.messages }
+}
+
 /** Decides everything the prediction will stream (§11.13 rule 1). */
-const planFor = (record: InstanceRecord, request: PredictionRequest, prompt: string, settings: PredictionSettings) => {
-  const raw = request.messages === undefined || settings.passThroughTemplate
-  const messages = raw ? undefined : request.messages
+const planFor = (record: InstanceRecord, request: PredictionRequest, settings: PredictionSettings) => {
+  const { chat: messages, prompt } = promptOf(request, settings)
   const input: ReplyInput = { modelKey: record.model.modelKey, prompt, messages, samplingKey: settings.samplingKey }
   const rng = replyRandom(input)
   const lastUser = [...(request.messages ?? [])].reverse().find((m) => m.role === "user")
@@ -98,7 +109,7 @@ const planFor = (record: InstanceRecord, request: PredictionRequest, prompt: str
       steps = fragments(text, settings.reasoningTags)
     }
   }
-  return planWithStopStrings(steps, settings.stopStrings)
+  return { plan: planWithStopStrings(steps, settings.stopStrings), promptTokens: countTokens(prompt) }
 }
 
 /** `maxTokens`, or the room left in the context with `stopAtLimit`, whichever is smaller. */
@@ -126,14 +137,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
     const refusal = request.messages === undefined ? undefined : refuseFiles(sim, record, { messages: request.messages })
     if (refusal !== undefined) return yield* Effect.fail(refusal)
 
-    const raw = request.messages === undefined || settings.right.passThroughTemplate
-    const prompt = request.messages === undefined
-      ? request.rawPrompt
-      : raw
-      ? request.messages.map(messageText).join("")
-      : renderPrompt({ messages: request.messages }, settings.right.tools.length > 0 ? { toolDefinitions: settings.right.tools } : {})
-    const promptTokens = countTokens(prompt)
-    const plan: Plan = planFor(record, request, prompt, settings.right)
+    const { plan, promptTokens } = planFor(record, request, settings.right)
     const faults = yield* Effect.sync(() => {
       const taken = { fault: sim.state.faults.predictionFault, unknownPacketAfter: sim.state.faults.unknownPacketAfter }
       sim.state.faults.predictionFault = null
