@@ -434,8 +434,10 @@ describe("simulator predictions", () => {
         while (seen.filter((f) => f.message?.type === "fragment").length < 2) seen.push(yield* client.next)
         yield* realSleep(60)
         assert.strictEqual(yield* client.backlog, 0)
+        assert.strictEqual(yield* sim.activePredictions, 1)
         yield* client.send({ type: "channelSend", channelId: 0, message: { type: "cancel" } })
         const rest = yield* untilEnd(client, 0)
+        assert.strictEqual(yield* sim.activePredictions, 0)
         assert.strictEqual(successOf(rest).stats.stopReason, "userStopped")
         assert.strictEqual(successOf(rest).stats.predictedTokensCount, 2)
         // One-shot: the next prediction is normal.
@@ -464,6 +466,7 @@ describe("simulator predictions", () => {
         while ((yield* client.backlog) > 0) received.push(yield* client.next)
         assert.lengthOf(received.filter((f) => f.message?.type === "fragment"), 1)
         assert.notInclude(received.map((f) => f.message?.type), "success")
+        while ((yield* sim.activePredictions) > 0) yield* realSleep(5) // the server side ends too
       }))
 
     it.scopedLive("unknownPredictionPacketAfter(n): one packet of an unknown type, then the prediction carries on", () =>

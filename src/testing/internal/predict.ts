@@ -144,7 +144,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       sim.state.faults.unknownPacketAfter = null
       return taken
     })
-    yield* streamPrediction(ctx, {
+    const stream = streamPrediction(ctx, {
       record,
       plan,
       limit: limitFor(record, settings.right, promptTokens),
@@ -153,6 +153,11 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       logProbs: settings.right.logProbs,
       ...faults
     })
+    yield* Effect.acquireUseRelease(
+      Effect.sync(() => void sim.state.activePredictions++),
+      () => stream,
+      () => Effect.sync(() => void sim.state.activePredictions--)
+    )
     yield* touchInstance(sim, record)
   })
 
