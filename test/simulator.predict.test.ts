@@ -124,6 +124,20 @@ describe("simulator predictions", () => {
       assert.strictEqual(frames.at(-1).type, "channelClose")
     }))
 
+  it.scopedLive("tokenMs 0: a cancel sent on the first fragment stops the prediction early", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup({ tokenMs: 0 })
+      const full = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi"))).length
+      yield* client.send({ type: "channelCreate", endpoint: "predict", channelId: 1, creationParameter: predictParameter("Say hi") })
+      while ((yield* client.next).message?.type !== "fragment") {
+        // progress packets
+      }
+      yield* client.send({ type: "channelSend", channelId: 1, message: { type: "cancel" } })
+      const { stats } = successOf(yield* untilEnd(client, 1))
+      assert.strictEqual(stats.stopReason, "userStopped")
+      assert.isBelow(stats.predictedTokensCount, full)
+    }))
+
   it.scopedLive("maxTokens: exactly N tokens; a reply that fits ends with EOS counted", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()

@@ -126,7 +126,8 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
   Effect.gen(function*() {
     const { limit, plan, record } = request
     const tokenMs = ctx.sim.options.tokenMs
-    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : Effect.yieldNow()
+    // Even unpaced, each token waits for the next macrotask, so a cancel already on the socket is read.
+    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : nextMacrotask
     const unloaded = Effect.sync(() => !ctx.sim.state.instances.includes(record))
     let fault = request.fault
     let unknownAfter = request.unknownPacketAfter
