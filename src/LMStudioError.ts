@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import type * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as ServerText from "./internal/serverText.js"
 
 /**
  * Identifies every lmstudio-effect error.
@@ -43,7 +45,9 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("lmstud
     reason: Schema.Literal("Unreachable", "OpenTimeout", "Closed", "KeepAliveTimeout", "ClientClosed"),
     url: Schema.String,
     tried: Schema.optional(Schema.Array(Schema.String)),
-    detail: Schema.optional(Schema.String)
+    detail: Schema.optional(Schema.String),
+    /** The underlying error (e.g. the socket's), when there is one. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
   /** @since 0.1.0 */
@@ -126,7 +130,8 @@ export class ModelNotFoundError
     title: Schema.String,
     query: Schema.optional(Schema.String),
     suggestion: Schema.optional(Schema.String),
-    cause: Schema.optional(Schema.String),
+    /** The cause the server gave, if any. */
+    serverCause: Schema.optional(Schema.String),
     available: Schema.optional(Schema.Array(Schema.String)),
     displayData: Extra
   })
@@ -141,7 +146,7 @@ export class ModelNotFoundError
       this.available !== undefined && this.available.length > 0
         ? `Available: ${this.available.join(", ")}`
         : undefined,
-      this.cause,
+      this.serverCause,
       this.suggestion
     )
   }
@@ -173,7 +178,8 @@ export class IdentifierInUseError
 }
 
 /**
- * LM Studio reported an error that has no more specific type. Everything the server said is kept.
+ * LM Studio reported an error that has no more specific type. Everything the server said is kept
+ * (each string bounded in length, structured data in depth and size).
  *
  * @since 0.1.0
  * @category errors
@@ -181,7 +187,8 @@ export class IdentifierInUseError
 export class ServerError extends Schema.TaggedError<ServerError>("lmstudio-effect/ServerError")("ServerError", {
   endpoint: Schema.String,
   title: Schema.String,
-  cause: Schema.optional(Schema.String),
+  /** The cause the server gave, if any. */
+  serverCause: Schema.optional(Schema.String),
   suggestion: Schema.optional(Schema.String),
   displayData: Extra,
   errorData: Extra
@@ -193,7 +200,7 @@ export class ServerError extends Schema.TaggedError<ServerError>("lmstudio-effec
   override get message(): string {
     return lines(
       `LM Studio failed "${this.endpoint}": ${this.title}`,
-      this.cause !== undefined ? `Cause: ${this.cause}` : undefined,
+      this.serverCause !== undefined ? `Cause: ${this.serverCause}` : undefined,
       this.suggestion !== undefined ? `Suggestion: ${this.suggestion}` : undefined
     )
   }
@@ -219,6 +226,23 @@ export class ProtocolError extends Schema.TaggedError<ProtocolError>("lmstudio-e
       `LM Studio sent a malformed message${this.endpoint !== undefined ? ` for "${this.endpoint}"` : ""}: ${this.detail}`,
       "Make sure LM Studio is up to date; if it is, please report this to lmstudio-effect."
     )
+  }
+
+  /**
+   * The error for server data that failed its schema: where, what was expected and a short
+   * preview of what came (bounded whatever the data; `redact` removes secrets from the preview).
+   *
+   * @since 0.1.0
+   */
+  static fromParseError(
+    error: ParseResult.ParseError,
+    options?: { readonly endpoint?: string | undefined; readonly redact?: ((text: string) => string) | undefined }
+  ): ProtocolError {
+    const server = options?.redact === undefined ? ServerText.unscrubbed : ServerText.make(options.redact)
+    return new ProtocolError({
+      detail: ServerText.describeParseError(error, server),
+      ...(options?.endpoint === undefined ? {} : { endpoint: options.endpoint })
+    })
   }
 }
 

@@ -83,7 +83,8 @@ const open = (
       identifier: context.info.identifier,
       inactivityMillis: Duration.toMillis(request.inactivity),
       structured: request.structured,
-      emitsEvents
+      emitsEvents,
+      redact: context.port.redact
     })
     const limit = Duration.isFinite(request.inactivity) ? Duration.toMillis(request.inactivity) : undefined
     const running: Omit<Running, "channel"> & { channel: Open | undefined } = {
