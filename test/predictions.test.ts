@@ -9,6 +9,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
+import * as Hash from "effect/Hash"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -16,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import { Chat, LMStudioClient, Prediction } from "../src/index.js"
+import { FileHandle } from "../src/FileHandle.js"
 import * as PredictServer from "./support/predictServer.js"
 
 const answer = (fragments: ReadonlyArray<string | Record<string, unknown>>, extra?: Partial<PredictServer.Behaviour>) =>
@@ -534,4 +536,27 @@ describe("spans", () => {
         assert.notInclude(JSON.stringify([...span.attributes]), "secret")
       }
     }))
+})
+
+describe("Chat values", () => {
+  it("data-first and data-last appends give equal chats; the original never changes", () => {
+    const base = Chat.make(Chat.system("Be terse."))
+    const piped = base.pipe(Chat.appendUser("Hi"), Chat.appendAssistant("Hello."), Chat.append({ role: "user", content: "Bye" }))
+    const direct = Chat.append(Chat.appendAssistant(Chat.appendUser(base, "Hi"), "Hello."), Chat.user("Bye"))
+    assert.isTrue(Equal.equals(piped, direct))
+    assert.strictEqual(Hash.hash(piped), Hash.hash(direct))
+    assert.isFalse(Equal.equals(piped, base))
+    assert.strictEqual(base.messages.length, 1)
+    assert.deepStrictEqual(piped.messages.map((m) => m.role), ["system", "user", "assistant", "user"])
+    assert.isTrue(Equal.equals(Chat.empty, Chat.make()))
+  })
+
+  it("a chat round-trips through its Schema (e.g. to store a conversation)", () => {
+    const image = new FileHandle({ name: "dot.png", identifier: "1-dot.png", type: "image", sizeBytes: 68 })
+    const chat = Chat.make(Chat.user("What is this?", { images: [image] }), Chat.assistant("A dot."))
+    const json = JSON.parse(JSON.stringify(Schema.encodeSync(Chat.Chat)(chat)))
+    const back = Schema.decodeUnknownSync(Chat.Chat)(json)
+    assert.isTrue(Equal.equals(back, chat))
+    assert.isTrue(Chat.isChat(back))
+  })
 })

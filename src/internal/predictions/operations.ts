@@ -152,13 +152,9 @@ export const llmOperations = (context: HandleContext<LlmInstanceInfo>) => {
       span(mode)
     )
 
-  const predictStream =
-    (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
-      Stream.unwrap(Effect.map(prepare(context, mode, true, input, options), ({ request }) => Predict.events(context, request)))
-        .pipe(
-          Stream.tap((event) => (event._tag === "Result" ? annotateStats(event.result) : Effect.void)),
-          streamSpan(`${mode}Stream`)
-        )
+  const predictStream = (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
+    Stream.unwrap(Effect.map(prepare(context, mode, true, input, options), ({ request }) =>
+      Predict.events(context, request, annotateStats))).pipe(streamSpan(`${mode}Stream`))
 
   const applyPromptTemplate = (chat: unknown, options?: Api.ApplyPromptTemplateOptions): Effect.Effect<string, LMStudioError> =>
     Effect.gen(function*() {
