@@ -241,6 +241,27 @@ describe("a handle whose instance is gone", () => {
       }
     }))
 
+  it.scopedLive("LM Studio's two ways of saying so (noModelMatchingQuery, \"Model is unloaded.\") both become the handle's error", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
+      const info = yield* sim.preload(NOMIC)
+      const server = yield* listen(acceptAll((peer, raw) => {
+        const frame = raw as Frame
+        if (frame.endpoint === "listLoaded") return peer.send({ type: "rpcResult", callId: frame.callId, result: [info] })
+        const error = frame.endpoint === "embedString"
+          ? { title: "No model matches", displayData: { code: "generic.noModelMatchingQuery", query: {} } }
+          : { title: "Model is unloaded." }
+        peer.send({ type: "rpcError", callId: frame.callId, error })
+      }))
+      const lms = yield* LMStudioClient.make({ baseUrl: server.url })
+      const [model] = yield* lms.embedding.listLoaded()
+      for (const effect of [model!.embed("a"), model!.tokenize("a")] as ReadonlyArray<Effect.Effect<unknown, any>>) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual(error._tag, "ModelNotFoundError")
+        assert.include(error.message, `"${NOMIC}" has already been unloaded`)
+      }
+    }))
+
   it.scopedLive("a result of the wrong shape is a ProtocolError naming the endpoint", () =>
     Effect.gen(function*() {
       const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
@@ -416,6 +437,7 @@ describe("every operation is a client span", () => {
       const embedding = yield* client.embedding.loadNewInstance(NOMIC)
       const llm = yield* client.llm.loadNewInstance(LLAMA)
       yield* Effect.all([
+        client.files.prepareImage({ name: "dot.png", data: DOT_PNG }),
         embedding.embed(["a", "b"]),
         embedding.tokenize("a"),
         embedding.countTokens("a"),
@@ -429,7 +451,8 @@ describe("every operation is a client span", () => {
           "LMStudio.embedding.tokenize",
           "LMStudio.embedding.countTokens",
           "LMStudio.llm.tokenize",
-          "LMStudio.llm.countTokens"
+          "LMStudio.llm.countTokens",
+          "LMStudio.files.prepareImage"
         ]
       ) assert.include(names, name)
       const embed = spans.find((s) => s.name === "LMStudio.embedding.embed")!
