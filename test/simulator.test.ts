@@ -399,7 +399,7 @@ describe("LMStudioSimulator", () => {
         assert.strictEqual((yield* resolve("hugging-quants/llama-3.2-1b-instruct", 2)).info.modelKey, LLAMA)
         const ambiguous = yield* resolve("QWEN", 3)
         assert.strictEqual(ambiguous.info.modelKey, QWEN)
-        assert.deepStrictEqual(ambiguous.ambiguous, [QWEN, "qwen2-vl-2b-instruct"])
+        assert.deepStrictEqual(ambiguous.ambiguous, [QWEN, "qwen2-vl-2b-instruct", "deepseek-r1-distill-qwen-1.5b"])
         assert.notProperty(yield* resolve(LLAMA, 4), "ambiguous")
       }))
 
@@ -413,7 +413,7 @@ describe("LMStudioSimulator", () => {
           code: "generic.pathNotFound",
           path: "no-such-model",
           availablePathsSample: sim.catalog.map((m) => m.path),
-          totalModels: 4
+          totalModels: 5
         })
         const [wrong] = yield* channel(client, 1, "getOrLoad", { identifier: NOMIC, loadConfigStack: EMPTY_STACK })
         assert.deepStrictEqual(wrong.error.displayData, {
@@ -547,7 +547,7 @@ describe("LMStudioSimulator", () => {
           specifier: { type: "instanceReference", instanceReference: info.instanceReference },
           inputString: "x"
         })
-        assert.deepStrictEqual(after.error, { title: "Model is unloaded.", rootTitle: "Model is unloaded." })
+        assert.strictEqual(after.error.displayData.code, "generic.noModelMatchingQuery")
       }))
 
     it.scoped("JIT instances expire after one hour by default", () =>
@@ -593,6 +593,7 @@ describe("LMStudioSimulator", () => {
           ["llm", LLAMA],
           ["llm", QWEN],
           ["llm", "qwen2-vl-2b-instruct"],
+          ["llm", "deepseek-r1-distill-qwen-1.5b"],
           ["embedding", NOMIC]
         ])
         for (const model of downloaded.result) {

@@ -7,6 +7,8 @@ import type { EmbeddingHandle } from "../Embedding.js"
 import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
+import { embedOperation } from "./inference/embed.js"
+import { tokenOperations } from "./inference/tokens.js"
 import { compileDecoders, type Domain } from "./models/domain.js"
 
 const hasType = (type: string) => (u: unknown) =>
@@ -22,7 +24,7 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: () => ({})
+  operations: (context) => ({ ...tokenOperations(context) })
 }
 
 export const embedding: Domain<
@@ -40,5 +42,5 @@ export const embedding: Domain<
   configFromKV: LoadConfig.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
-  operations: () => ({})
+  operations: (context) => ({ ...tokenOperations(context), embed: embedOperation(context) })
 }

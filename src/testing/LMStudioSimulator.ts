@@ -21,7 +21,8 @@ import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvCon
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
 import type { ModelInfo, ModelInstanceInfo } from "../ModelInfo.js"
-import { defaultCatalog } from "./catalog.js"
+import { type CatalogModel, defaultCatalog } from "./catalog.js"
+import { DEFAULT_EMBEDDING_DIMENSION } from "./internal/embedding.js"
 import { handleConnection, sendFrame } from "./internal/connection.js"
 import { instanceInfo, normalizeModel, resolveAmong } from "./internal/models.js"
 import { makeListener } from "./internal/server.js"
@@ -69,7 +70,7 @@ export interface SimulatorOptions {
   /** Interface to listen on (default `"127.0.0.1"`). */
   readonly host?: string | undefined
   /** Downloaded models (default {@link defaultCatalog}). */
-  readonly catalog?: ReadonlyArray<ModelInfo> | undefined
+  readonly catalog?: ReadonlyArray<CatalogModel> | undefined
   /**
    * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`, protocol §1.4). When
    * set, only the token's identifier/passkey pair is accepted.
@@ -83,6 +84,30 @@ export interface SimulatorOptions {
   readonly jitAutoEvict?: boolean | undefined
   /** What the `system` `version` endpoint reports. */
   readonly version?: { readonly version: string; readonly build: number } | undefined
+  /**
+   * Milliseconds per generated token (default 5). `0` streams without sleeping; even then the
+   * first packet of a prediction never leaves in the same tick its request is read, so a cancel
+   * sent right behind the request always counts.
+   */
+  readonly tokenMs?: number | undefined
+  /** Prediction presets a request can name with `preset` (default none). */
+  readonly presets?: ReadonlyArray<Preset> | undefined
+}
+
+/**
+ * A prediction preset: its fields sit under the request's own (the request wins). A request
+ * names it by identifier, or case-insensitively by identifier or name, or by the last segment of
+ * its identifier.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Preset {
+  /** For example `"@local:terse"`. */
+  readonly identifier: string
+  readonly name: string
+  /** Prediction config fields, e.g. `{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 5 } }`. */
+  readonly fields: ReadonlyArray<KVConfigField>
 }
 
 /**
@@ -151,6 +176,21 @@ export interface Faults {
   readonly hang: (endpoint: string | null) => Effect.Effect<void>
   /** Terminates every socket abruptly; the server keeps listening. */
   readonly dropConnections: Effect.Effect<void>
+  /**
+   * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
+   * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
+   * `cancel` with `userStopped`.
+   */
+  readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */
+  readonly failPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction terminates its socket (no close frame) after `n` fragments. */
+  readonly dropPredictionAfter: (n: number) => Effect.Effect<void>
+  /**
+   * The next prediction sends one packet of a type no client knows (`simulatorUnknownPacket`)
+   * after `n` fragments, then carries on normally.
+   */
+  readonly unknownPredictionPacketAfter: (n: number) => Effect.Effect<void>
 }
 
 /**
@@ -233,15 +273,32 @@ const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOption
         "LMStudioSimulator: apiToken must look like sk-lm-<8 letters/digits>:<20 letters/digits>"
       )
     }
+    const catalog = options.catalog ?? defaultCatalog
+    const badDimension = catalog.find((m) =>
+      m.type === "embedding" && m.embeddingDimension !== undefined &&
+      !(Number.isInteger(m.embeddingDimension) && m.embeddingDimension >= 1)
+    )
+    if (badDimension !== undefined) {
+      return Effect.dieMessage(
+        `LMStudioSimulator: embeddingDimension of "${badDimension.modelKey}" must be a positive integer`
+      )
+    }
     return Effect.succeed({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
-      catalog: (options.catalog ?? defaultCatalog).map(normalizeModel),
+      catalog: catalog.map(normalizeModel),
+      embeddingDimensions: new Map(
+        catalog.flatMap((m) =>
+          m.type === "embedding" ? [[m.modelKey, m.embeddingDimension ?? DEFAULT_EMBEDDING_DIMENSION] as const] : []
+        )
+      ),
       token,
       loadMs: Math.max(0, options.loadMs ?? 200),
       progressSteps: Math.max(1, Math.floor(options.progressSteps ?? 10)),
       jitAutoEvict: options.jitAutoEvict ?? true,
-      version: options.version ?? { version: "0.3.31", build: 7 } // [inferred] plausible version
+      version: options.version ?? { version: "0.3.31", build: 7 }, // [inferred] plausible version
+      tokenMs: Math.max(0, options.tokenMs ?? 5),
+      presets: options.presets ?? []
     })
   })
 
@@ -287,6 +344,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
         return instanceInfo(record)
       })
 
+    const count = (n: number) => Math.max(0, Math.floor(n))
     const setFault = (update: (faults: SimState["faults"]) => void) => Effect.sync(() => update(sim.state.faults))
 
     const faults: Faults = {
@@ -320,7 +378,11 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
       dropConnections: Effect.flatMap(sockets, (entries) =>
         Effect.sync(() => {
           for (const entry of entries) entry.ws.terminate()
-        }))
+        })),
+      stallPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "stall", afterFragments: count(n) })),
+      failPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "fail", afterFragments: count(n) })),
+      dropPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "drop", afterFragments: count(n) })),
+      unknownPredictionPacketAfter: (n) => setFault((f) => void (f.unknownPacketAfter = count(n)))
     }
 
     const service: LMStudioSimulator.Service = {

@@ -4,11 +4,23 @@
  *
  * @since 0.1.0
  */
-import type { ModelInfo } from "../ModelInfo.js"
+import type { EmbeddingModelInfo, LlmInfo } from "../ModelInfo.js"
 
 /**
- * The default catalog: three LLMs (`llama-3.2-1b-instruct`, `qwen2.5-7b-instruct`, the vision
- * model `qwen2-vl-2b-instruct`) and the embedding model `text-embedding-nomic-embed-text-v1.5`.
+ * A catalog entry: the model info LM Studio reports, plus, for embedding models, the number of
+ * dimensions the simulated embeddings have (768 when absent). The dimension is not sent on the
+ * wire.
+ *
+ * @since 0.1.0
+ * @category catalog
+ */
+export type CatalogModel = LlmInfo | (EmbeddingModelInfo & { readonly embeddingDimension?: number | undefined })
+
+/**
+ * The default catalog: four LLMs (`llama-3.2-1b-instruct`, `qwen2.5-7b-instruct`, the vision
+ * model `qwen2-vl-2b-instruct`, the reasoning model `deepseek-r1-distill-qwen-1.5b`, whose replies
+ * open with a `<think>` section) and the embedding model `text-embedding-nomic-embed-text-v1.5`
+ * (768 dimensions).
  *
  * Paths are chosen so that the path-like keys used by LM Studio's own test suites resolve, e.g.
  * `hugging-quants/llama-3.2-1b-instruct` and `nomic-ai/nomic-embed-text-v1.5`.
@@ -16,7 +28,7 @@ import type { ModelInfo } from "../ModelInfo.js"
  * @since 0.1.0
  * @category catalog
  */
-export const defaultCatalog: ReadonlyArray<ModelInfo> = [
+export const defaultCatalog: ReadonlyArray<CatalogModel> = [
   {
     type: "llm",
     modelKey: "llama-3.2-1b-instruct",
@@ -69,6 +81,23 @@ export const defaultCatalog: ReadonlyArray<ModelInfo> = [
     maxContextLength: 32768
   },
   {
+    type: "llm",
+    modelKey: "deepseek-r1-distill-qwen-1.5b",
+    format: "gguf",
+    displayName: "DeepSeek R1 Distill Qwen 1.5B",
+    publisher: "lmstudio-community",
+    path: "lmstudio-community/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf",
+    sizeBytes: 1117320736,
+    indexedModelIdentifier: "lmstudio-community/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf",
+    deviceIdentifier: null,
+    paramsString: "1.5B",
+    architecture: "qwen2",
+    quantization: { name: "Q4_K_M", bits: 4 },
+    vision: false,
+    trainedForToolUse: false,
+    maxContextLength: 131072
+  },
+  {
     type: "embedding",
     modelKey: "text-embedding-nomic-embed-text-v1.5",
     format: "gguf",
@@ -81,6 +110,7 @@ export const defaultCatalog: ReadonlyArray<ModelInfo> = [
     paramsString: "137M",
     architecture: "nomic-bert",
     quantization: { name: "Q4_K_M", bits: 4 },
-    maxContextLength: 2048
+    maxContextLength: 2048,
+    embeddingDimension: 768
   }
 ]

@@ -10,7 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { EmbeddingModelInfo, LlmInfo, type ModelInfo } from "../../ModelInfo.js"
+import { EmbeddingModelInfo, LlmInfo } from "../../ModelInfo.js"
+import type { CatalogModel } from "../catalog.js"
 import { parseApiToken, type SimulatorOptions } from "../LMStudioSimulator.js"
 
 export const USAGE = `Usage: lmstudio-simulator [options]
@@ -21,6 +22,7 @@ Options:
   --catalog <file.json> JSON array of downloaded models (ModelInfo) instead of the default catalog
   --api-token <token>   only accept this LM Studio API token (sk-lm-<8>:<20>)
   --load-ms <n>         how long one simulated load takes, in ms (default 200)
+  --token-ms <n>        pause per generated token, in ms (default 5; 0 streams without pauses)
   -h, --help            show this help
 `
 
@@ -43,17 +45,23 @@ const integer = (name: string, raw: string | undefined, fallback: number, max: n
   })
 
 const decodeLlm = Schema.decodeUnknownEither(LlmInfo, { errors: "all" })
-const decodeEmbedding = Schema.decodeUnknownEither(EmbeddingModelInfo, { errors: "all" })
+const decodeEmbedding = Schema.decodeUnknownEither(
+  Schema.extend(
+    EmbeddingModelInfo,
+    Schema.Struct({ embeddingDimension: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))) })
+  ),
+  { errors: "all" }
+)
 
 /** Validates the catalog entry by entry, with one line per problem ("[2].sizeBytes: …"). */
-export const validateCatalog = (json: unknown): Either.Either<ReadonlyArray<ModelInfo>, ReadonlyArray<string>> => {
+export const validateCatalog = (json: unknown): Either.Either<ReadonlyArray<CatalogModel>, ReadonlyArray<string>> => {
   if (!Array.isArray(json)) return Either.left(["the file must contain a JSON array of models"])
-  const models: Array<ModelInfo> = []
+  const models: Array<CatalogModel> = []
   const problems: Array<string> = []
   const keys = new Set<string>()
   json.forEach((entry: unknown, index) => {
     const type = typeof entry === "object" && entry !== null && "type" in entry ? entry.type : undefined
-    const decoded: Either.Either<ModelInfo, ParseResult.ParseError> | undefined = type === "llm"
+    const decoded: Either.Either<CatalogModel, ParseResult.ParseError> | undefined = type === "llm"
       ? decodeLlm(entry)
       : type === "embedding"
       ? decodeEmbedding(entry)
@@ -94,7 +102,7 @@ const readCatalog = (file: string) =>
 
 /**
  * Parses the command line: `"help"` for `--help`, else the simulator options (the catalog file
- * read and validated). Defaults: port 1234, load 200 ms.
+ * read and validated). Defaults: port 1234, load 200 ms, 5 ms per token.
  */
 export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOptions | "help", CliError> =>
   Effect.gen(function*() {
@@ -110,6 +118,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
             catalog: { type: "string" },
             "api-token": { type: "string" },
             "load-ms": { type: "string" },
+            "token-ms": { type: "string" },
             help: { type: "boolean", short: "h" }
           }
         }),
@@ -118,6 +127,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
     if (values.help === true) return "help" as const
     const port = yield* integer("port", values.port, 1234, 65535)
     const loadMs = yield* integer("load-ms", values["load-ms"], 200, 3_600_000)
+    const tokenMs = yield* integer("token-ms", values["token-ms"], 5, 60_000)
     const token = values["api-token"]
     if (token !== undefined && parseApiToken(token) === undefined) {
       return yield* fail("--api-token must look like sk-lm-<8 letters/digits>:<20 letters/digits>", 2)
@@ -126,6 +136,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
     const options: SimulatorOptions = {
       port,
       loadMs,
+      tokenMs,
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(catalog !== undefined ? { catalog } : {}),
       ...(token !== undefined ? { apiToken: token } : {})

@@ -12,11 +12,12 @@ import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import type { WebSocket } from "ws"
-import type { KVConfigStack } from "../../internal/protocol/kvConfig.js"
+import type { KVConfigField, KVConfigStack } from "../../internal/protocol/kvConfig.js"
 import type { AuthPacket } from "../../internal/protocol/messages.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { SerializedError } from "../../internal/protocol/serializedError.js"
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
+import type { StoredFile } from "./files.js"
 import { identifierAlreadyExists, type ServerFailure } from "./errors.js"
 import { allocateIdentifier, effectiveLoadConfig, type InstanceRecord, matchesQuery } from "./models.js"
 
@@ -47,6 +48,25 @@ export interface ResolvedOptions {
   readonly progressSteps: number
   readonly jitAutoEvict: boolean
   readonly version: { readonly version: string; readonly build: number }
+  /** Embedding dimension by model key (embedding models only). */
+  readonly embeddingDimensions: ReadonlyMap<string, number>
+  /** Milliseconds per generated token (0: no sleeps). */
+  readonly tokenMs: number
+  /** Presets a prediction can name with `fuzzyPresetIdentifier`. */
+  readonly presets: ReadonlyArray<SimulatedPreset>
+}
+
+/** A prediction preset the simulator knows (its fields sit under the request's own). */
+export interface SimulatedPreset {
+  readonly identifier: string
+  readonly name: string
+  readonly fields: ReadonlyArray<KVConfigField>
+}
+
+/** A scripted failure of the next prediction, striking once `afterFragments` fragments are out. */
+export interface PredictionFault {
+  readonly kind: "stall" | "fail" | "drop"
+  readonly afterFragments: number
 }
 
 /** Scripted faults; each one-shot fault is consumed by the first operation it applies to. */
@@ -57,6 +77,9 @@ export interface FaultState {
   refuseAuth: string | null
   revoked: boolean
   readonly hung: Set<string>
+  predictionFault: PredictionFault | null
+  /** The next prediction sends a packet of an unknown type after this many fragments. */
+  unknownPacketAfter: number | null
 }
 
 /** Mutable state. Touch only inside `Effect.sync`. */
@@ -66,6 +89,9 @@ export class SimState {
   readonly traffic: Array<TrafficEntry> = []
   readonly connections = new Map<number, ConnectionEntry>()
   readonly guestPasskeys = new Map<string, string>()
+  /** Uploaded files by identifier, oldest first. */
+  readonly files = new Map<string, StoredFile>()
+  fileSequence = 0
   /** JIT loads in progress, by `<domain>/<requested identifier>`: what a concurrent `getOrLoad` waits for. */
   readonly pendingJit = new Map<string, Deferred.Deferred<InstanceRecord | null>>()
   nextConnectionId = 1
@@ -75,7 +101,9 @@ export class SimState {
     failNextLoad: null,
     refuseAuth: null,
     revoked: false,
-    hung: new Set()
+    hung: new Set(),
+    predictionFault: null,
+    unknownPacketAfter: null
   }
 
   /** Told after every change of `instances` (the simulator's `loadedChanges` stream). */
