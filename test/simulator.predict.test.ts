@@ -9,7 +9,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { pieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
+import { tokenize, tokenPieces } from "../src/testing/internal/tokenizer.js"
 import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
@@ -45,9 +45,9 @@ const setup = (options: LMStudioSimulator.SimulatorOptions = {}) =>
 describe("simulator predictions", () => {
   it("the tokenizer is stable and reversible", () => {
     const text = "Hello, wörld! 42 internationalization\n\n  done."
-    assert.strictEqual(pieces(text).join(""), text)
+    assert.strictEqual(tokenPieces(text).join(""), text)
     assert.deepStrictEqual(tokenize(text), tokenize(text))
-    assert.deepStrictEqual(pieces("Say hi"), ["Say", " hi"])
+    assert.deepStrictEqual(tokenPieces("Say hi"), ["Say", " hi"])
     assert.notDeepEqual(tokenize("cat"), tokenize("dog"))
   })
 

@@ -27,8 +27,8 @@ import { noModelMatchingQuery, type ServerFailure, specificModelUnloaded } from 
 import { uploadFileBase64 } from "./files.js"
 import { applyPromptTemplate, countTokens, embedString, tokenize } from "./inference.js"
 import { getOrLoad, loadModel } from "./loading.js"
-import { completeRawTextChannel, predictChannel } from "./predict.js"
 import { displayQuery, instanceInfo, type InstanceRecord } from "./models.js"
+import { completeRawTextChannel, predictChannel } from "./predict.js"
 import { findBySpecifier, instancesOf, unloadInstance } from "./state.js"
 
 const loadedIdentifiers = (ctx: CallContext): ReadonlyArray<string> =>
