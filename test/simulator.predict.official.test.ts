@@ -373,6 +373,15 @@ for (const { make, tool, version } of clients) {
         yield* assertClientHappy(sim)
       }))
 
+    it.scopedLive("speculative decoding: draft statistics reach the result", () =>
+      Effect.gen(function*() {
+        const { model, sim } = yield* setup({}, [LLAMA])
+        const result = yield* run(() => model.respond("Say hi", { draftModel: "qwen2.5-7b-instruct" }))
+        assert.strictEqual(result.stats.usedDraftModelKey, "qwen2.5-7b-instruct")
+        assert.isAbove(result.stats.acceptedDraftTokensCount ?? 0, 0)
+        yield* assertClientHappy(sim)
+      }))
+
     it.scopedLive("presets: a known preset applies under the request; an unknown one is refused", () =>
       Effect.gen(function*() {
         const { model, sim } = yield* setup({

@@ -349,6 +349,30 @@ describe("simulator predictions", () => {
       assert.deepStrictEqual(callNames(yield* channel(client, 3, "predict", predictParameter("Use get_weather", [tools, choice("none")]))), [])
     }))
 
+  it.scopedLive("speculative decoding: drafted fragments and draft statistics; an unknown draft model is refused", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const draft = (key: string) => [{ key: "llm.prediction.speculativeDecoding.draftModel", value: key }]
+      const plain = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi")))
+      const frames = yield* channel(client, 1, "predict", predictParameter("Say hi", draft("qwen2.5-7b-instruct")))
+      const drafted = fragmentsOf(frames)
+      assert.deepStrictEqual(drafted.map((p) => p.fragment.content), plain.map((p) => p.fragment.content))
+      assert.isTrue(drafted.some((p) => p.fragment.containsDrafted))
+      assert.isTrue(plain.every((p) => !p.fragment.containsDrafted))
+      const { stats } = successOf(frames)
+      assert.strictEqual(stats.usedDraftModelKey, "qwen2.5-7b-instruct")
+      // Drafted fragments were accepted drafts (the EOS token may be one too).
+      assert.isAtLeast(stats.acceptedDraftTokensCount, drafted.filter((p) => p.fragment.containsDrafted).length)
+      assert.isAtMost(stats.acceptedDraftTokensCount, stats.predictedTokensCount)
+      assert.strictEqual(
+        stats.totalDraftTokensCount,
+        stats.acceptedDraftTokensCount + stats.rejectedDraftTokensCount + stats.ignoredDraftTokensCount
+      )
+      const [missing] = yield* channel(client, 2, "predict", predictParameter("Say hi", draft("no-such-draft")))
+      assert.strictEqual(missing.type, "channelError")
+      assert.strictEqual(missing.error.displayData.code, "generic.pathNotFound")
+    }))
+
   it.scopedLive("logProbs: fragments carry token details only when asked", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()

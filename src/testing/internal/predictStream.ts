@@ -44,6 +44,8 @@ export interface StreamRequest {
   readonly unknownPacketAfter: number | null
   /** Candidates per token when log-probabilities were requested. */
   readonly logProbs: number | undefined
+  /** The draft model's key when speculative decoding is on. */
+  readonly draftModel: string | undefined
 }
 
 interface Outcome {
@@ -85,7 +87,28 @@ const tokenDetails = (text: string, candidates: number) => {
   }
 }
 
-const packetOf = (step: Step, logProbs: number | undefined): unknown => {
+/**
+ * With speculative decoding, two tokens in three come from accepted drafts, and one draft token
+ * in four generated is rejected [inferred: ratios].
+ */
+const isDrafted = (tokenIndex: number): boolean => tokenIndex % 3 !== 0
+
+const draftStats = (draftModel: string | undefined, predicted: number) => {
+  if (draftModel === undefined) return {}
+  let accepted = 0
+  for (let i = 0; i < predicted; i++) if (isDrafted(i)) accepted++
+  const rejected = Math.floor(predicted / 4)
+  return {
+    usedDraftModelKey: draftModel,
+    totalDraftTokensCount: accepted + rejected,
+    acceptedDraftTokensCount: accepted,
+    rejectedDraftTokensCount: rejected,
+    ignoredDraftTokensCount: 0
+  }
+}
+
+const packetOf = (step: Step, request: StreamRequest, tokenIndex: number): unknown => {
+  const { logProbs } = request
   switch (step._tag) {
     case "Fragment":
       return {
@@ -93,7 +116,7 @@ const packetOf = (step: Step, logProbs: number | undefined): unknown => {
         fragment: {
           content: step.token.text,
           tokensCount: 1,
-          containsDrafted: false,
+          containsDrafted: request.draftModel !== undefined && isDrafted(tokenIndex),
           reasoningType: step.token.reasoningType,
           isStructural: false,
           ...(logProbs !== undefined ? { tokens: [tokenDetails(step.token.text, logProbs)] } : {})
@@ -161,7 +184,7 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
         yield* pace
         if (yield* unloaded) return { stopReason: "modelUnloaded" }
       }
-      yield* ctx.send(packetOf(step, request.logProbs))
+      yield* ctx.send(packetOf(step, request, counters.predicted))
       if (costsToken(step)) {
         counters.predicted++
         counters.firstTokenAt ??= yield* Clock.currentTimeMillis
@@ -203,7 +226,8 @@ export const streamPrediction = (ctx: ChannelContext, request: StreamRequest): E
       totalTimeSec: round((endedAt - startedAt) / 1000),
       promptTokensCount: request.promptTokens,
       predictedTokensCount: predicted,
-      totalTokensCount: request.promptTokens + predicted
+      totalTokensCount: request.promptTokens + predicted,
+      ...draftStats(request.draftModel, predicted)
     }
     yield* ctx.send({
       type: "success",
