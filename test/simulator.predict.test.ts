@@ -481,6 +481,14 @@ describe("simulator predictions", () => {
         // One-shot: the next prediction is normal.
         const next = yield* channel(client, 1, "predict", predictParameter("Say hi"))
         assert.strictEqual(successOf(next).stats.stopReason, "eosFound")
+        // A stalled prediction whose instance is unloaded ends with modelUnloaded.
+        yield* sim.faults.stallPredictionAfter(0)
+        yield* client.send({ type: "channelCreate", endpoint: "predict", channelId: 2, creationParameter: predictParameter("Say hi") })
+        while ((yield* sim.activePredictions) === 0) yield* realSleep(5)
+        yield* sim.unloadAll
+        const unloaded = yield* untilEnd(client, 2)
+        assert.strictEqual(successOf(unloaded).stats.stopReason, "modelUnloaded")
+        assert.strictEqual(successOf(unloaded).stats.predictedTokensCount, 0)
       }))
 
     it.scopedLive("failPredictionAfter(n): success with stopReason failed after n fragments", () =>

@@ -190,7 +190,7 @@ export interface Faults {
   /**
    * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
    * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
-   * `cancel` with `userStopped`.
+   * `cancel` with `userStopped`, and ends with `modelUnloaded` if its instance is unloaded.
    */
   readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
   /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */
