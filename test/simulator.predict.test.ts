@@ -9,7 +9,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { tokenize, tokenPieces } from "../src/testing/internal/tokenizer.js"
+import { pieces as tokenPieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
 import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"

@@ -8,7 +8,7 @@
  */
 import type { ChatMessage } from "./predictProtocol.js"
 import { messageText } from "./predictProtocol.js"
-import { tokenPieces } from "./tokenizer.js"
+import { pieces } from "./tokenizer.js"
 
 /** FNV-1a over the given strings: the generator's seed. */
 export const seedOf = (...parts: ReadonlyArray<string>): number => {
@@ -111,7 +111,7 @@ export interface PlannedToken {
 }
 
 const piecesAs = (text: string, reasoningType: ReasoningType): Array<PlannedToken> =>
-  tokenPieces(text).map((piece) => ({ text: piece, reasoningType }))
+  pieces(text).map((piece) => ({ text: piece, reasoningType }))
 
 /**
  * Splits a reply into tokens. With reasoning delimiters, the first start delimiter and the first

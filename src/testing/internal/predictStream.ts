@@ -14,7 +14,7 @@ import type { ChannelContext } from "./context.js"
 import { instanceInfo, type InstanceRecord } from "./models.js"
 import { costsToken, type Plan, type Step } from "./predictPlan.js"
 import type { PredictionFault, Sim } from "./state.js"
-import { tokenId } from "./tokenizer.js"
+import { idOf } from "./tokenizer.js"
 
 /** Why a prediction stopped (the wire's `LLMPredictionStopReason`). */
 export type StopReason =
@@ -73,7 +73,7 @@ const ALTERNATIVES = [" the", " a", ".", ",", " and", " of", " to", " in", " is"
  * a stable log-probability and `candidates` alternatives, the chosen token first [inferred: values].
  */
 const tokenDetails = (text: string, candidates: number) => {
-  const id = tokenId(text)
+  const id = idOf(text)
   const logProb = -((id % 500) / 1000)
   const others = ALTERNATIVES.filter((alternative) => alternative !== text).slice(0, Math.max(0, candidates - 1))
   return {
@@ -82,7 +82,7 @@ const tokenDetails = (text: string, candidates: number) => {
     logProb,
     candidates: [
       { text, id, logProb },
-      ...others.map((other, i) => ({ text: other, id: tokenId(other), logProb: logProb - 1 - i / 2 }))
+      ...others.map((other, i) => ({ text: other, id: idOf(other), logProb: logProb - 1 - i / 2 }))
     ]
   }
 }
