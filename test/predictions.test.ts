@@ -94,7 +94,9 @@ describe("respond", () => {
 
   it.scopedLive("plain [{ role, content }] arrays and images (file parts before the text) are accepted", () =>
     Effect.gen(function*() {
-      const { model, server } = yield* setup(answer(HELLO))
+      // Images go only to vision models (a model without vision refuses them before any frame).
+      const server = yield* PredictServer.make(answer(HELLO), 2, { ...PredictServer.INSTANCE, vision: true })
+      const model = yield* (yield* LMStudioClient.make({ baseUrl: server.url })).llm.model()
       const image = { _tag: "FileHandle", name: "dot.png", identifier: "1764457200000-dot.png", type: "image", sizeBytes: 68 } as const
       yield* model.respond([
         { role: "system", content: "Be brief." },

@@ -103,7 +103,8 @@ export interface PredictServer {
   readonly busy: () => boolean
 }
 
-export const make = (behaviour: Behaviour, tokenMs = 2) =>
+/** `instance` is what `getModelInfo` / `listLoaded` report (default {@link INSTANCE}). */
+export const make = (behaviour: Behaviour, tokenMs = 2, instance: Record<string, unknown> = INSTANCE) =>
   Effect.gen(function*() {
     const predictions: Array<Prediction> = []
     const llmFrames: Array<Record<string, any>> = []
@@ -169,9 +170,9 @@ export const make = (behaviour: Behaviour, tokenMs = 2) =>
       if (peer.path === "/llm") llmFrames.push(frame)
       if (frame.type === "rpcCall") {
         const result = frame.endpoint === "getModelInfo"
-          ? INSTANCE
+          ? instance
           : frame.endpoint === "listLoaded"
-          ? [INSTANCE]
+          ? [instance]
           : frame.endpoint === "applyPromptTemplate"
           ? { formatted: "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" }
           : undefined
