@@ -1,10 +1,13 @@
 /**
  * A protocol-faithful LM Studio for tests, demos and CI: a real HTTP + WebSocket server on
- * loopback that behaves like LM Studio's model-management API (lmstudio-protocol.md §1–§8), with
- * fault injection and a log of every frame.
+ * loopback that behaves like LM Studio's model-management and inference API, with fault injection
+ * and a log of every frame.
  *
- * Time comes from Effect's `Clock`: load pacing and idle-TTL expiry are `Effect.sleep`s, so tests
- * running on `TestClock` drive them with `TestClock.adjust`.
+ * Predictions are deterministic: the same chat, config and model always stream the same
+ * fragments, one token each.
+ *
+ * Time comes from Effect's `Clock`: load pacing, token pacing and idle-TTL expiry are
+ * `Effect.sleep`s, so tests running on `TestClock` drive them with `TestClock.adjust`.
  *
  * @since 0.1.0
  */
@@ -187,7 +190,7 @@ export interface Faults {
   /**
    * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
    * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
-   * `cancel` with `userStopped`.
+   * `cancel` with `userStopped`, and ends with `modelUnloaded` if its instance is unloaded.
    */
   readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
   /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */

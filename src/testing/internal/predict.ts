@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import { type KVConfigStack, flattenStack } from "../../internal/protocol/kvConfig.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { ChannelContext, ChannelEndpoint } from "./context.js"
-import { failure, type ServerFailure } from "./errors.js"
+import { failure, pathNotFound, type ServerFailure } from "./errors.js"
 import {
   isReasoningModel,
   naturalReply,
@@ -23,7 +23,7 @@ import {
 } from "./generation.js"
 import { refuseFiles } from "./files.js"
 import { useInstance } from "./inference.js"
-import type { InstanceRecord } from "./models.js"
+import { type InstanceRecord, resolveModel } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
 import { planWithStopStrings, type Step } from "./predictPlan.js"
 import {
@@ -133,6 +133,10 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
     const predictionConfig = flattenStack({ layers })
     const settings = readSettings(predictionConfig.fields)
     if (Either.isLeft(settings)) return yield* Effect.fail(settings.left)
+    const draft = settings.right.draftModel
+    if (draft !== undefined && resolveModel(sim.options.catalog, "llm", draft)._tag !== "Found") {
+      return yield* Effect.fail(pathNotFound(draft, sim.options.catalog.filter((m) => m.type === "llm")))
+    }
     // Every file part must name an uploaded file; images go only to vision models.
     const refusal = request.messages === undefined ? undefined : refuseFiles(sim, record, { messages: request.messages })
     if (refusal !== undefined) return yield* Effect.fail(refusal)
@@ -151,6 +155,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       promptTokens,
       predictionConfig,
       logProbs: settings.right.logProbs,
+      draftModel: settings.right.draftModel,
       ...faults
     })
     yield* Effect.acquireUseRelease(

@@ -36,6 +36,7 @@ const fieldSchemas = {
     endString: Schema.String
   }),
   "reasoning.enableThinking": Schema.Boolean,
+  "speculativeDecoding.draftModel": Schema.String,
   toolChoice: Schema.Struct({ type: Schema.Literal("generic"), mode: Schema.Literal("none", "auto", "required") }),
   logProbs: Checkbox
 } as const
@@ -70,6 +71,8 @@ export interface PredictionSettings {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** `none`: never call tools; `required`: call the first tool when the user names none. */
   readonly toolChoice: "none" | "auto" | "required"
+  /** The draft model key for speculative decoding, or `undefined`. */
+  readonly draftModel: string | undefined
   /** How many candidates to report per token, or `undefined` when log-probabilities are off. */
   readonly logProbs: number | undefined
   /** Reasoning delimiters to split on, or `undefined` when parsing is off. */
@@ -113,6 +116,7 @@ export const readSettings = (fields: ReadonlyArray<KVConfigField>): Either.Eithe
     jsonSchema: structured?.type === "json" ? structured.jsonSchema ?? true : undefined,
     tools: tools?.type === "toolArray" ? tools.tools ?? [] : [],
     toolChoice: read("toolChoice")?.mode ?? "auto",
+    draftModel: read("speculativeDecoding.draftModel") || undefined,
     logProbs: logProbs !== undefined && logProbs.checked && logProbs.value > 0
       ? Math.min(100, Math.floor(logProbs.value))
       : undefined,
