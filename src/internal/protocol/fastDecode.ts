@@ -130,16 +130,24 @@ const compile = (ast: SchemaAST.AST): Fast | undefined => {
   }
 }
 
-/** Like `Schema.decodeUnknownEither(schema)` (default options), with the fast path in front. */
+/**
+ * Like `Schema.decodeUnknownEither(schema)` (default options), with the fast path in front. Both
+ * are compiled on first use, so that importing the package does not pay for decoders it never
+ * runs.
+ */
 export const decodeUnknownEither = <A, I>(
   schema: Schema.Schema<A, I, never>
 ): (u: unknown) => Either.Either<A, ParseResult.ParseError> => {
-  const slow = Schema.decodeUnknownEither(schema)
-  const fast = compile(schema.ast)
-  if (fast === undefined) return slow
+  let slow: ((u: unknown) => Either.Either<A, ParseResult.ParseError>) | undefined
+  let fast: Fast | undefined | null
   return (u) => {
-    const value = fast(u)
-    return value === REJECT ? slow(u) : Either.right(value as A)
+    if (fast === undefined) fast = compile(schema.ast) ?? null
+    if (fast !== null) {
+      const value = fast(u)
+      if (value !== REJECT) return Either.right(value as A)
+    }
+    slow ??= Schema.decodeUnknownEither(schema)
+    return slow(u)
   }
 }
 
