@@ -1,21 +1,30 @@
 /**
- * A minimal, fast LM Studio protocol server for benchmarks (lmstudio-protocol.md §1.4, §2, §4).
+ * A minimal, fast LM Studio protocol server for benchmarks (lmstudio-protocol.md §1.4, §2, §4,
+ * §11).
  *
- * Raw `ws`, no Effect, no schema validation, no timers: every reply is written synchronously as
- * soon as the request frame arrives, so that what the benchmark measures is the client. Run it in
- * its own process; it prints `{"port":N}` on stdout once it listens.
+ * Raw `ws`, no Effect, no schema validation: every reply is written synchronously as soon as the
+ * request frame arrives (predictions continue on later event-loop turns), so that what the
+ * benchmark measures is the client. Run it in its own process; it prints `{"port":N}` on stdout
+ * once it listens.
  *
- *   node --import tsx bench/server.ts [--progress N] [--port P]
+ *   node --import tsx bench/server.ts [--progress N] [--tokens T] [--port P]
  *
  * - Auth: any auth packet is accepted (`{"success":true}`).
- * - `listLoaded`: a small fixed list of LLM instance infos (the §5.3 field superset, valid for
- *   `@lmstudio/sdk@1.5.0`'s zod schema and for lmstudio-effect's Schema).
+ * - `listLoaded`: a small fixed list of LLM instance infos on `/llm` (the §5.3 field superset,
+ *   valid for `@lmstudio/sdk@1.5.0`'s zod schema and for lmstudio-effect's Schema), `[]` elsewhere.
  * - `getOrLoad`: always loads: `startLoading` → N × `loadProgress` → `loadSuccess` → `channelClose`;
- *   the instance identifier is the requested string.
+ *   the instance identifier is the requested string. On `/embedding` the infos are an embedding
+ *   model's.
  * - `loadModel`: `resolved` → N × `progress` → `success` → `channelClose`; identifiers are unique
  *   per model key: `key`, `key:2`, `key:3`, … (a counter; never reused).
  * - `unloadModel`: void result (no `result` key), always succeeds. `getModelInfo`, `getLoadConfig`,
  *   `system/version`, `system/listDownloadedModels` answer with fixed values.
+ * - `predict`: prompt progress 0 and 1 (with details) and the first fragment in one write, then
+ *   the other fragments 64 per write, one write per event-loop turn (zero pacing, but concurrent
+ *   predictions interleave and a cancel is seen), then `success` and `channelClose`. T fragments
+ *   (`--tokens`, default 2,000), or `~t<T>` in the last message's text. `cancel` ends the reply
+ *   with `stopReason: "userStopped"`.
+ * - `embedString`: a fixed 768-number vector; `countTokens` / `tokenize`: one token per 4 characters.
  *
  * N (progress packets per load) is the `--progress` flag (default 100), overridden per request by a
  * model key ending in `~p<N>`, e.g. `bench-llm~p10`.

@@ -324,3 +324,10 @@ export const WORKLOADS: ReadonlyArray<Workload> = [
 ]
 
 export { median }
+
+/** The number a workload's title starts with (`1`, `8c`, `7a`): how `--only` and profile.ts name it. */
+export const tagOf = (workload: Workload): string => workload.title.split(" ")[0]!.replace(/\.$/, "")
+
+/** A workload by its tag (or, for scripts, its numeric id). */
+export const workloadByTag = (tag: string): Workload | undefined =>
+  WORKLOADS.find((w) => tagOf(w) === tag) ?? WORKLOADS.find((w) => String(w.id) === tag)
