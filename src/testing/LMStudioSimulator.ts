@@ -203,8 +203,8 @@ export declare namespace LMStudioSimulator {
     readonly faults: Faults
     /** Terminates every socket and stops listening (pending calls stay pending on the client until it sees the drop). */
     readonly stop: Effect.Effect<void>
-    /** Listens again on the same port after {@link stop}. */
-    readonly start: Effect.Effect<void>
+    /** Listens again on the same port after {@link stop}; fails if the port was taken meanwhile. */
+    readonly start: Effect.Effect<void, SimulatorError>
   }
 }
 
@@ -265,12 +265,15 @@ const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOption
 
 /**
  * Starts a simulator listening on loopback; closing the scope terminates every socket, closes
- * the server and stops every timer.
+ * the server and stops every timer. Fails with a `SimulatorError` (reason `"ListenFailed"`) when
+ * the port cannot be listened on.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimulator.Service, never, Scope.Scope> =>
+export const make = (
+  options: SimulatorOptions = {}
+): Effect.Effect<LMStudioSimulator.Service, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
     const timers = yield* FiberMap.make<string>()
@@ -381,7 +384,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator> =>
+export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator, SimulatorError> =>
   Layer.scoped(LMStudioSimulator, make(options))
 
 /**
@@ -398,7 +401,7 @@ export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator
 export const layerClient = (
   options?: SimulatorOptions,
   clientOptions?: Omit<LMStudioClientModule.Options, "baseUrl">
-): Layer.Layer<LMStudioSimulator | LMStudioClientModule.LMStudioClient, LMStudioError> =>
+): Layer.Layer<LMStudioSimulator | LMStudioClientModule.LMStudioClient, LMStudioError | SimulatorError> =>
   Layer.unwrapEffect(
     Effect.map(LMStudioSimulator, (simulator) => LMStudioClientModule.layer({ ...clientOptions, baseUrl: simulator.url }))
   ).pipe(Layer.provideMerge(layer(options)))
