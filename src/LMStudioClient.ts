@@ -16,8 +16,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Embedding from "./Embedding.js"
+import type * as Files from "./Files.js"
 import * as Credentials from "./internal/credentials.js"
 import * as Domains from "./internal/domains.js"
+import * as FilesNamespace from "./internal/inference/files.js"
 import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
 import * as ModelNamespace from "./internal/modelNamespace.js"
@@ -27,6 +29,7 @@ import * as Validate from "./internal/validate.js"
 import { InvalidArgumentError, type LMStudioError, ProtocolError } from "./LMStudioError.js"
 import * as Llm from "./Llm.js"
 import { ModelInfo, ServerVersion } from "./ModelInfo.js"
+import type { TtlInput } from "./ModelNamespace.js"
 
 /**
  * Options of `LMStudioClient.make` / `layer`.
@@ -50,8 +53,11 @@ export interface Options {
    * official clients; `true` pings every 5 s and gives up after 15 s.
    */
   readonly keepAlive?: boolean | { readonly interval: Duration.DurationInput; readonly timeout: Duration.DurationInput } | undefined
-  /** TTL for loads that do not give one. Default: none (models stay loaded until unloaded). */
-  readonly defaultTtl?: Duration.DurationInput | undefined
+  /**
+   * TTL for loads that do not give one (`"30 minutes"`, `Duration.minutes(30)`; a bare number is
+   * refused). Default: none (models stay loaded until unloaded).
+   */
+  readonly defaultTtl?: TtlInput | undefined
   /**
    * A load that makes no progress for this long fails with `LoadTimeoutError` and is cancelled.
    * Default 5 minutes; `Duration.infinity` waits forever.
@@ -88,11 +94,10 @@ export interface Service {
   readonly llm: Llm.LlmNamespace
   readonly embedding: Embedding.EmbeddingNamespace
   readonly system: SystemNamespace
+  /** Uploads (images for vision models). */
+  readonly files: Files.FilesNamespace
 }
 
-/** The tag's key; the class itself is declared last so that its static layers can use `make`. */
-const TAG = "lmstudio-effect/LMStudioClient"
-const Tag = Context.GenericTag<LMStudioClient, Service>(TAG)
 
 const decodeModels = Schema.decodeUnknown(Schema.Array(Schema.Unknown))
 const decodeInfos = Schema.decodeUnknown(Schema.Array(ModelInfo))
@@ -220,7 +225,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
       Effect.ignore
     )
   )
-  return { baseUrl, llm: llm.namespace, embedding: embedding.namespace, system }
+  return { baseUrl, llm: llm.namespace, embedding: embedding.namespace, system, files: FilesNamespace.make(filesPort) }
 })
 
 /**
@@ -231,7 +236,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
  * @category layers
  */
 export const layer = (options?: Options): Layer.Layer<LMStudioClient, LMStudioError> =>
-  Layer.scoped(Tag, make(options))
+  Layer.scoped(LMStudioClient, make(options))
 
 /**
  * `LMSTUDIO_BASE_URL`, empty or missing = discover a local LM Studio.
@@ -259,27 +264,32 @@ export const apiTokenConfig: Config.Config<Redacted.Redacted<string> | undefined
   )
 
 /**
- * Like `layer`, with `baseUrl` and `apiToken` read from `Config`: by default `LMSTUDIO_BASE_URL`
- * and `LMSTUDIO_API_TOKEN` (the token stays `Redacted`). Without a base URL it discovers a local
- * LM Studio. Other options are given as values.
+ * Like `layer`, with every option read from `Config` (the `Config.Wrap` pattern of
+ * `@effect/sql-pg`): give any option as a `Config`, e.g. `defaultTtl: Config.duration("MY_TTL")`.
+ * `baseUrl` and `apiToken` default to `LMSTUDIO_BASE_URL` and `LMSTUDIO_API_TOKEN` (the token stays
+ * `Redacted`); without a base URL it discovers a local LM Studio.
+ *
+ * ```ts
+ * LMStudioClient.layerConfig({
+ *   defaultTtl: Config.duration("LMSTUDIO_TTL").pipe(Config.withDefault(Duration.hours(1))),
+ *   keepAlive: Config.boolean("LMSTUDIO_KEEP_ALIVE").pipe(Config.withDefault(false))
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerConfig = (
-  options: Omit<Options, "baseUrl" | "apiToken"> & {
-    readonly baseUrl?: Config.Config<string | undefined>
-    readonly apiToken?: Config.Config<Redacted.Redacted<string> | undefined>
-  } = {}
+  config: Config.Config.Wrap<Options> = {}
 ): Layer.Layer<LMStudioClient, LMStudioError | ConfigError.ConfigError> =>
   Layer.scoped(
-    Tag,
-    Effect.gen(function*() {
-      const { apiToken, baseUrl, ...rest } = options
-      const url = yield* (baseUrl ?? baseUrlConfig)
-      const token = yield* (apiToken ?? apiTokenConfig)
-      return yield* make({ ...rest, baseUrl: url, apiToken: token })
-    })
+    LMStudioClient,
+    Effect.flatMap(
+      Config.isConfig(config)
+        ? config
+        : Config.unwrap<Options>({ baseUrl: baseUrlConfig, apiToken: apiTokenConfig, ...config }),
+      make
+    )
   )
 
 /**
@@ -292,10 +302,13 @@ export const layerConfig = (
  * }).pipe(Effect.provide(LMStudioClient.layer({ baseUrl: "ws://127.0.0.1:1234" })))
  * ```
  *
+ * Declared after `make` and the layers so that its statics can refer to them; the layers refer
+ * to the class only when called.
+ *
  * @since 0.1.0
  * @category tags
  */
-export class LMStudioClient extends Context.Tag(TAG)<LMStudioClient, Service>() {
+export class LMStudioClient extends Context.Tag("lmstudio-effect/LMStudioClient")<LMStudioClient, Service>() {
   /** See {@link make}. */
   static readonly make = make
   /** See {@link layer}. */

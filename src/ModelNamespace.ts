@@ -36,14 +36,35 @@ export interface ModelHandle<InstanceInfo, Config> {
 }
 
 /**
+ * An idle time-to-live: a `Duration` or a string with its unit (`"1 hour"`, `"30 minutes"`). A bare
+ * number is refused, at compile time and at run time: LM Studio's official SDKs read `ttl: 3600`
+ * as seconds and Effect reads it as milliseconds (3.6 s), so write the unit.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TtlInput = Exclude<Duration.DurationInput, number>
+
+declare const NotAllowedBrand: unique symbol
+
+/**
+ * A type no value has, whose name carries the reason: the compiler prints the message when a
+ * value is given where it appears.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NotAllowed<Message extends string> = Message & { readonly [NotAllowedBrand]: never }
+
+/**
  * Options of get-or-load (`model(key, options)`). TTL and config apply only if this call loads.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ModelOptions<Config> {
-  /** Unload after this much idle time. Applies only when this call loads the model. */
-  readonly ttl?: Duration.DurationInput | undefined
+  /** Unload after this much idle time (`"1 hour"`, `Duration.hours(1)`). Applies only when this call loads the model. */
+  readonly ttl?: TtlInput | undefined
   /** Load settings, validated before anything is sent. Applies only when this call loads. */
   readonly config?: Config | undefined
   /** Called with each progress fraction in [0, 1], ending at 1. */
@@ -53,7 +74,7 @@ export interface ModelOptions<Config> {
   /**
    * Not allowed: `model(key)` gets or loads by key. Use `loadNewInstance` to choose an identifier.
    */
-  readonly identifier?: never
+  readonly identifier?: NotAllowed<"model(key) takes no identifier: use loadNewInstance(key, { identifier }) to choose one">
 }
 
 /**
@@ -65,8 +86,8 @@ export interface ModelOptions<Config> {
 export interface LoadOptions<Config> {
   /** The new instance's identifier; must be unused. Default: assigned by LM Studio. */
   readonly identifier?: string | undefined
-  /** Unload after this much idle time. Default: the client's `defaultTtl`, else none. */
-  readonly ttl?: Duration.DurationInput | undefined
+  /** Unload after this much idle time (`"1 hour"`, `Duration.hours(1)`). Default: the client's `defaultTtl`, else none. */
+  readonly ttl?: TtlInput | undefined
   /** Load settings, validated before anything is sent. */
   readonly config?: Config | undefined
   /** Called with each progress fraction in [0, 1], ending at 1. */

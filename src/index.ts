@@ -12,6 +12,14 @@
 export { LMStudioClient } from "./LMStudioClient.js"
 
 /**
+ * Runs a program as the process's main fiber: Ctrl-C / SIGTERM interrupt it and its finalizers
+ * run (scoped models are unloaded) before the process exits.
+ *
+ * @since 0.1.0
+ */
+export { runMain } from "./runMain.js"
+
+/**
  * The client module: options, namespace types, config helpers.
  *
  * @since 0.1.0
@@ -40,6 +48,27 @@ export * as Llm from "./Llm.js"
 export * as Embedding from "./Embedding.js"
 
 /**
+ * `tokenize` / `countTokens` (on LLM and embedding handles) and `contextUsage`: does a prompt fit?
+ *
+ * @since 0.2.0
+ */
+export * as Tokenization from "./Tokenization.js"
+
+/**
+ * `client.files`: image uploads for vision models.
+ *
+ * @since 0.2.0
+ */
+export * as Files from "./Files.js"
+
+/**
+ * `FileHandle`: an uploaded file that chat messages refer to.
+ *
+ * @since 0.2.0
+ */
+export * as FileHandle from "./FileHandle.js"
+
+/**
  * Load configs (`LlmLoadConfig`, `EmbeddingLoadConfig`) as Schemas.
  *
  * @since 0.1.0
@@ -52,6 +81,13 @@ export * as LoadConfig from "./LoadConfig.js"
  * @since 0.1.0
  */
 export * as LoadEvent from "./LoadEvent.js"
+
+/**
+ * The prediction config of `respond` and `complete` (`PredictionConfig`) as a Schema.
+ *
+ * @since 0.1.0
+ */
+export * as PredictionConfig from "./PredictionConfig.js"
 
 /**
  * Model and instance info Schemas.

@@ -149,7 +149,7 @@ describe("guide: time to live", () => {
       const { client, sim } = yield* setup()
       const model = yield* client.llm.loadNewInstance(LLAMA, { ttl: "1 hour" })
       assert.strictEqual((yield* model.getInfo).ttlMs, 3_600_000)
-      const jit = yield* client.embedding.model(NOMIC, { ttl: 90_000 })
+      const jit = yield* client.embedding.model(NOMIC, { ttl: "90 seconds" })
       assert.strictEqual((yield* jit.getInfo).ttlMs, 90_000)
       const creates = yield* sent(sim, "channelCreate")
       assert.strictEqual((creates[0]?.creationParameter as { ttlMs: number }).ttlMs, 3_600_000)

@@ -99,13 +99,13 @@ describe("lmstudio-simulator CLI", () => {
   it.effect("parses options and rejects bad input with clear messages and exit codes", () =>
     Effect.gen(function*() {
       // No traffic is kept in memory by default: a long-running server must not grow.
-      assert.deepStrictEqual(yield* parseCli([]), { port: 1234, loadMs: 200, trafficLogSize: 0 })
+      assert.deepStrictEqual(yield* parseCli([]), { port: 1234, loadMs: 200, tokenMs: 5, trafficLogSize: 0 })
       assert.strictEqual(yield* parseCli(["--help"]), "help")
       assert.strictEqual(yield* parseCli(["-v"]), "version")
       assert.strictEqual(yield* parseCli(["--print-catalog"]), "print-catalog")
       assert.deepStrictEqual(
-        yield* parseCli(["--port", "0", "--host", "0.0.0.0", "--load-ms", "5", "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"]),
-        { port: 0, loadMs: 5, trafficLogSize: 0, host: "0.0.0.0", apiToken: "sk-lm-AbCd1234:0123456789abcdefGHIJ" }
+        yield* parseCli(["--port", "0", "--host", "0.0.0.0", "--load-ms", "5", "--token-ms", "0", "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"]),
+        { port: 0, loadMs: 5, tokenMs: 0, trafficLogSize: 0, host: "0.0.0.0", apiToken: "sk-lm-AbCd1234:0123456789abcdefGHIJ" }
       )
       const logging = yield* parseCli(["--log-traffic"])
       assert.strictEqual(logging !== "help" && typeof logging === "object" ? logging.onTraffic : undefined, printTraffic)
@@ -114,6 +114,7 @@ describe("lmstudio-simulator CLI", () => {
       assert.strictEqual(badToken.exitCode, 2)
       assert.include(badToken.message, "--api-token must look like")
       assert.include((yield* failure(["--port", "70000"])).message, "--port must be an integer")
+      assert.include((yield* failure(["--token-ms", "fast"])).message, "--token-ms must be an integer")
       assert.include((yield* failure(["--bogus"])).message, "Unknown option '--bogus'")
 
       const dir = mkdtempSync(join(tmpdir(), "lmstudio-sim-"))

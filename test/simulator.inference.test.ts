@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { call, connect, type RawClient } from "./support/rawClient.js"
+import { call, channel, connect, packets, type RawClient } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
@@ -80,7 +80,7 @@ describe("simulator inference RPCs", () => {
       const params = (identifier: string, inputString = text) => ({ specifier: byKey(identifier), inputString })
       const llmTokens = (yield* call(llm, 0, "tokenize", params(LLAMA))).result.tokens
       // Fixed ids: the same in every run and process.
-      assert.deepStrictEqual(llmTokens, [4871, 7683, 18298, 18103, 8873])
+      assert.deepStrictEqual(llmTokens, [34871, 64683, 29298, 109103, 146873])
       assert.deepStrictEqual((yield* call(llm, 1, "countTokens", params(LLAMA))).result, { tokenCount: 5 })
       const embeddingTokens = (yield* call(embedding, 2, "tokenize", params(NOMIC))).result.tokens
       assert.deepStrictEqual(embeddingTokens, [101, ...llmTokens, 102])
@@ -109,8 +109,8 @@ describe("simulator inference RPCs", () => {
         )
       assert.strictEqual(
         yield* apply(0, {}),
-        "<s><|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n" +
-          "<|im_start|>assistant\nHello.<|im_end|></s>\n<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n"
+        "<|begin_of_text|><|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n" +
+          "<|im_start|>assistant\nHello.<|im_end|><|endoftext|>\n<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n"
       )
       assert.strictEqual(
         yield* apply(1, { omitBosToken: true, omitEosToken: true }),
@@ -141,6 +141,25 @@ describe("simulator inference RPCs", () => {
       for (const identifier of ["llama", "llama-3.2-1b-instruc", "hugging-quants/llama-3.2-1b-instruct-q4"]) {
         assert.strictEqual((yield* count(llm, identifier)).error.displayData.code, "generic.noModelMatchingQuery", identifier)
       }
+    }))
+
+  it.scopedLive("a prediction's promptTokensCount is countTokens(applyPromptTemplate(chat))", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0 })
+      yield* sim.preload(LLAMA)
+      const llm = yield* connect(sim.url, "llm")
+      const history = {
+        messages: [
+          { role: "system", content: [{ type: "text", text: "You are terse." }] },
+          { role: "user", content: [{ type: "text", text: "How many tokens is this prompt?" }] }
+        ]
+      }
+      const stack = { layers: [] }
+      const formatted = (yield* call(llm, 0, "applyPromptTemplate", { specifier: byKey(LLAMA), history, predictionConfigStack: stack, opts: {} })).result.formatted
+      const count = (yield* call(llm, 1, "countTokens", { specifier: byKey(LLAMA), inputString: formatted })).result.tokenCount
+      const frames = yield* channel(llm, 2, "predict", { modelSpecifier: byKey(LLAMA), history, predictionConfigStack: stack })
+      const success = packets(frames).find((p) => p.type === "success")
+      assert.strictEqual(success.stats.promptTokensCount, count)
     }))
 
   it.scopedLive("a gone or unknown instance fails at once with noModelMatchingQuery; bad parameters get an rpcError", () =>

@@ -440,8 +440,9 @@ describe("LMStudioSimulator", () => {
         assert.deepStrictEqual(missing.error.displayData, {
           code: "generic.pathNotFound",
           path: "no-such-model",
-          availablePathsSample: [LLAMA, QWEN, "qwen2-vl-2b-instruct"], // the model keys of the namespace
-          totalModels: 3
+          // The model keys of the namespace's models, not file paths.
+          availablePathsSample: sim.catalog.filter((m) => m.type === "llm").map((m) => m.modelKey),
+          totalModels: 4
         })
         const [wrong] = yield* channel(client, 1, "getOrLoad", { identifier: NOMIC, loadConfigStack: EMPTY_STACK })
         assert.deepStrictEqual(wrong.error.displayData, {
@@ -621,6 +622,7 @@ describe("LMStudioSimulator", () => {
           ["llm", LLAMA],
           ["llm", QWEN],
           ["llm", "qwen2-vl-2b-instruct"],
+          ["llm", "deepseek-r1-distill-qwen-1.5b"],
           ["embedding", NOMIC]
         ])
         for (const model of downloaded.result) {

@@ -3,8 +3,9 @@
  * sent (asserted on the simulator's traffic log).
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { LMStudioError } from "../src/index.js"
+import { type LMStudioError, LMStudioClient } from "../src/index.js"
 import { LLAMA, NOMIC, sent, setup } from "./support/harness.js"
 
 type Client = Effect.Effect.Success<ReturnType<typeof setup>>["client"]
@@ -21,12 +22,14 @@ const cases: ReadonlyArray<readonly [string, (client: Client) => Effect.Effect<u
   ["over-long identifier", (c) => c.llm.loadNewInstance(LLAMA, { identifier: longKey }), "identifier"],
   ["identifier passed to model()", (c) => c.llm.model(LLAMA, { identifier: "x" } as never), "identifier"],
   ["empty identifier to unload", (c) => c.llm.unload(""), "identifier"],
-  ["ttl 0", (c) => c.llm.loadNewInstance(LLAMA, { ttl: 0 }), "ttl"],
-  ["ttl negative", (c) => c.llm.loadNewInstance(LLAMA, { ttl: -5 }), "ttl"],
-  ["ttl NaN", (c) => c.llm.loadNewInstance(LLAMA, { ttl: Number.NaN }), "ttl"],
-  ["ttl infinite", (c) => c.llm.model(LLAMA, { ttl: Number.POSITIVE_INFINITY }), "ttl"],
+  ["ttl 0", (c) => c.llm.loadNewInstance(LLAMA, { ttl: "0 millis" }), "ttl"],
+  ["ttl negative", (c) => c.llm.loadNewInstance(LLAMA, { ttl: "-5 seconds" }), "ttl"],
+  ["ttl NaN", (c) => c.llm.loadNewInstance(LLAMA, { ttl: Number.NaN as never }), "ttl"],
+  ["ttl a bare number", (c) => c.llm.loadNewInstance(LLAMA, { ttl: 3600 as never }), "ttl"],
+  ["ttl a bare number (model)", (c) => c.embedding.model(NOMIC, { ttl: 60_000 as never }), "ttl"],
+  ["ttl infinite", (c) => c.llm.model(LLAMA, { ttl: Duration.infinity }), "ttl"],
   ["ttl under a millisecond", (c) => c.llm.loadNewInstance(LLAMA, { ttl: "0.5 millis" }), "ttl"],
-  ["ttl fractional milliseconds", (c) => c.embedding.loadNewInstance(NOMIC, { ttl: 1.5 }), "ttl"],
+  ["ttl fractional milliseconds", (c) => c.embedding.loadNewInstance(NOMIC, { ttl: "1.5 millis" }), "ttl"],
   ["ttl not a duration", (c) => c.llm.loadNewInstance(LLAMA, { ttl: "soon" as never }), "ttl"],
   ["contextLength 0", (c) => c.llm.loadNewInstance(LLAMA, { config: { contextLength: 0 } }), "config.contextLength"],
   ["contextLength fractional", (c) => c.llm.model(LLAMA, { config: { contextLength: 1.5 } }), "config.contextLength"],
@@ -55,4 +58,49 @@ describe("bad input fails before any I/O", () => {
         assert.strictEqual(yield* sim.connectionCount, 0, "no socket was even opened")
       }))
   }
+})
+
+describe("ttl: a bare number is refused (seconds in the official SDKs, milliseconds in Effect)", () => {
+  it.scopedLive("the message says why and what to write", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      // @ts-expect-error a bare number is refused at compile time too
+      const error = yield* Effect.flip(client.llm.loadNewInstance(LLAMA, { ttl: 3600 }))
+      assert.strictEqual(error._tag, "InvalidArgumentError")
+      assert.include(error.message, "not a bare number (got 3600)")
+      assert.include(error.message, "seconds")
+      assert.include(error.message, `"1 hour"`)
+      assert.include(error.message, "Duration.hours(1)")
+      assert.include(error.message, `"3600 seconds"`)
+      assert.deepStrictEqual(yield* sent(sim), [])
+    }))
+
+  it.scopedLive("defaultTtl is refused as a bare number when the client is built", () =>
+    Effect.gen(function*() {
+      const { sim } = yield* setup()
+      // @ts-expect-error a bare number is refused at compile time too
+      const error = yield* Effect.flip(LMStudioClient.make({ baseUrl: sim.url, defaultTtl: 3600 }))
+      assert.strictEqual(error._tag, "InvalidArgumentError")
+      if (error._tag === "InvalidArgumentError") assert.strictEqual(error.field, "defaultTtl")
+      assert.include(error.message, "Duration.hours(1)")
+      assert.strictEqual(yield* sim.connectionCount, 0)
+    }))
+
+  it.scopedLive("a Duration or a string with its unit is sent as whole milliseconds", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const model = yield* client.llm.loadNewInstance(LLAMA, { ttl: Duration.hours(1) })
+      assert.strictEqual((yield* model.getInfo).ttlMs, 3_600_000)
+    }))
+})
+
+describe("model(key) takes no identifier", () => {
+  it.scopedLive("refused at compile time with a message naming loadNewInstance, and at run time", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      // @ts-expect-error model(key) takes no identifier: use loadNewInstance(key, { identifier }) to choose one
+      const error = yield* Effect.flip(client.llm.model(LLAMA, { identifier: "mine" }))
+      assert.strictEqual(error._tag, "InvalidArgumentError")
+      assert.include(error.message, "loadNewInstance(key, { identifier })")
+    }))
 })

@@ -24,6 +24,17 @@ const describeQuery = (query: unknown): string | undefined => {
   return parts.length === 0 ? "any loaded model" : parts.join(", ")
 }
 
+const domainNoun = (domain: unknown): string =>
+  domain === "llm" ? "an LLM" : domain === "embedding" ? "an embedding model" : `a model of type ${JSON.stringify(domain).slice(0, 40)}`
+
+/** Where to ask for a model of the other domain. */
+const switchDomain = (actual: unknown, path: string): string =>
+  actual === "embedding"
+    ? `Use client.embedding.model("${path}") (or Lms.embeddingModel("${path}")): client.llm is for LLMs only.`
+    : actual === "llm"
+    ? `Use client.llm.model("${path}") (or Lms.llm("${path}")): client.embedding is for embedding models only.`
+    : "Ask for it through the namespace of its type."
+
 /** What the caller knew when the error arrived, for messages a person can act on. */
 export interface ErrorContext {
   readonly endpoint: string
@@ -65,6 +76,15 @@ export const fromServerError = (error: SerializedError, context: ErrorContext): 
             "(or with `lms get <model>`).",
         ...common
       })
+    case "generic.domainMismatch": {
+      // An embedding model asked for on client.llm, or an LLM on client.embedding.
+      const path = typeof display?.path === "string" ? display.path : "this model"
+      return new ModelNotFoundError({
+        title: `"${path}" is ${domainNoun(display?.actualDomain)}, not ${domainNoun(display?.expectedDomain)}`,
+        suggestion: error.suggestion ?? switchDomain(display?.actualDomain, path),
+        ...common
+      })
+    }
     case "generic.specificModelUnloaded":
       return new ModelNotFoundError({
         title: "This model instance has already been unloaded",

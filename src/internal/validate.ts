@@ -31,15 +31,30 @@ const describe = (input: unknown): string => {
   }
 }
 
-/** A positive duration in whole milliseconds ≥ 1 (what `ttlMs` accepts on the wire). */
+/**
+ * Why a bare number is refused as a TTL: LM Studio's official SDKs read `ttl: 3600` as seconds,
+ * Effect reads a number as milliseconds, so a ported `ttl: 3600` would unload after 3.6 s.
+ */
+const bareNumberTtl = (value: number): string => {
+  const seconds = Number.isFinite(value) && value > 0 ? `"${value} seconds" or Duration.seconds(${value})` : `"1 hour"`
+  return `must be a Duration, not a bare number (got ${describe(value)}): LM Studio's official SDKs read ` +
+    `a number as seconds and Effect reads it as milliseconds, so it is ambiguous. Write the unit: "1 hour", ` +
+    `"30 minutes", Duration.hours(1)${seconds === `"1 hour"` ? "" : `, or ${seconds} if you meant seconds`}`
+}
+
+/**
+ * A positive duration in whole milliseconds ≥ 1 (what `ttlMs` accepts on the wire). Bare numbers
+ * are refused (see `bareNumberTtl`).
+ */
 export const ttlMillis = (
   field: string,
-  input: Duration.DurationInput | undefined
+  input: unknown
 ): Effect.Effect<number | undefined, InvalidArgumentError> => {
   if (input === undefined) return Effect.succeed(undefined)
   const fail = (reason: string) => Effect.fail(new InvalidArgumentError({ field, reason }))
+  if (typeof input === "number") return fail(bareNumberTtl(input))
   const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return fail(`is not a duration: ${describe(input)} (use e.g. "1 hour" or 3_600_000)`)
+  if (Option.isNone(decoded)) return fail(`is not a duration: ${describe(input)} (write e.g. "1 hour" or Duration.hours(1))`)
   const duration = decoded.value
   if (!Duration.isFinite(duration)) return fail("must be finite")
   const millis = Duration.toMillis(duration)

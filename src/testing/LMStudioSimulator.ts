@@ -91,6 +91,30 @@ export interface SimulatorOptions {
   readonly trafficLogSize?: number | undefined
   /** Called with every frame in and out as it passes (e.g. to print it), whatever `trafficLogSize` is. */
   readonly onTraffic?: ((entry: TrafficEntry) => void) | undefined
+  /**
+   * Milliseconds per generated token (default 5). `0` streams without sleeping; even then the
+   * first packet of a prediction never leaves in the same tick its request is read, so a cancel
+   * sent right behind the request always counts.
+   */
+  readonly tokenMs?: number | undefined
+  /** Prediction presets a request can name with `preset` (default none). */
+  readonly presets?: ReadonlyArray<Preset> | undefined
+}
+
+/**
+ * A prediction preset: its fields sit under the request's own (the request wins). A request
+ * names it by identifier, or case-insensitively by identifier or name, or by the last segment of
+ * its identifier.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Preset {
+  /** For example `"@local:terse"`. */
+  readonly identifier: string
+  readonly name: string
+  /** Prediction config fields, e.g. `{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 5 } }`. */
+  readonly fields: ReadonlyArray<KVConfigField>
 }
 
 /**
@@ -159,6 +183,21 @@ export interface Faults {
   readonly hang: (endpoint: string | null) => Effect.Effect<void>
   /** Terminates every socket abruptly; the server keeps listening. */
   readonly dropConnections: Effect.Effect<void>
+  /**
+   * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
+   * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
+   * `cancel` with `userStopped`.
+   */
+  readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */
+  readonly failPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction terminates its socket (no close frame) after `n` fragments. */
+  readonly dropPredictionAfter: (n: number) => Effect.Effect<void>
+  /**
+   * The next prediction sends one packet of a type no client knows (`simulatorUnknownPacket`)
+   * after `n` fragments, then carries on normally.
+   */
+  readonly unknownPredictionPacketAfter: (n: number) => Effect.Effect<void>
 }
 
 /**
@@ -259,7 +298,9 @@ const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOption
       loadMs: Math.max(0, options.loadMs ?? 200),
       progressSteps: Math.max(1, Math.floor(options.progressSteps ?? 10)),
       jitAutoEvict: options.jitAutoEvict ?? true,
-      version: options.version ?? { version: "0.3.31", build: 7 } // [inferred] plausible version
+      version: options.version ?? { version: "0.3.31", build: 7 }, // [inferred] plausible version
+      tokenMs: Math.max(0, options.tokenMs ?? 5),
+      presets: options.presets ?? []
     })
   })
 
@@ -320,6 +361,7 @@ export const make = (
         return instanceInfo(record)
       })
 
+    const count = (n: number) => Math.max(0, Math.floor(n))
     const setFault = (update: (faults: SimState["faults"]) => void) => Effect.sync(() => update(sim.state.faults))
 
     const faults: Faults = {
@@ -353,7 +395,11 @@ export const make = (
       dropConnections: Effect.flatMap(sockets, (entries) =>
         Effect.sync(() => {
           for (const entry of entries) entry.ws.terminate()
-        }))
+        })),
+      stallPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "stall", afterFragments: count(n) })),
+      failPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "fail", afterFragments: count(n) })),
+      dropPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "drop", afterFragments: count(n) })),
+      unknownPredictionPacketAfter: (n) => setFault((f) => void (f.unknownPacketAfter = count(n)))
     }
 
     const service: LMStudioSimulator.Service = {

@@ -22,6 +22,7 @@ Options:
   --catalog <file.json> JSON array of downloaded models (ModelInfo) instead of the default catalog
   --api-token <token>   only accept this LM Studio API token (sk-lm-<8>:<20>)
   --load-ms <n>         how long one simulated load takes, in ms (default 200)
+  --token-ms <n>        pause per generated token, in ms (default 5; 0 streams without pauses)
   --log-traffic         print every frame in and out on stderr, one line each
   --print-catalog       print the default catalog as JSON (a template for --catalog) and exit
   -v, --version         print the version and exit
@@ -122,7 +123,7 @@ export type CliCommand = SimulatorOptions | "help" | "version" | "print-catalog"
 
 /**
  * Parses the command line: `"help"`, `"version"` or `"print-catalog"` for those flags, else the
- * simulator options (the catalog file read and validated). Defaults: port 1234, load 200 ms, no
+ * simulator options (the catalog file read and validated). Defaults: port 1234, load 200 ms, 5 ms per token, no
  * traffic kept in memory (a long-running server must not grow); `--log-traffic` prints it instead.
  */
 export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<CliCommand, CliError> =>
@@ -139,6 +140,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<CliCommand,
             catalog: { type: "string" },
             "api-token": { type: "string" },
             "load-ms": { type: "string" },
+            "token-ms": { type: "string" },
             "log-traffic": { type: "boolean" },
             "print-catalog": { type: "boolean" },
             version: { type: "boolean", short: "v" },
@@ -152,6 +154,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<CliCommand,
     if (values["print-catalog"] === true) return "print-catalog" as const
     const port = yield* integer("port", values.port, 1234, 65535)
     const loadMs = yield* integer("load-ms", values["load-ms"], 200, 3_600_000)
+    const tokenMs = yield* integer("token-ms", values["token-ms"], 5, 60_000)
     const token = values["api-token"]
     if (token !== undefined && parseApiToken(token) === undefined) {
       return yield* fail("--api-token must look like sk-lm-<8 letters/digits>:<20 letters/digits>", 2)
@@ -160,6 +163,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<CliCommand,
     const options: SimulatorOptions = {
       port,
       loadMs,
+      tokenMs,
       trafficLogSize: 0,
       ...(values["log-traffic"] === true ? { onTraffic: printTraffic } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),

@@ -2,8 +2,10 @@
  * The simulator's prompt template: a ChatML rendering (as Qwen models use), ending with the
  * generation prompt `<|im_start|>assistant\n`. [inferred: the simulated models all share it]
  *
- * - The prompt starts with the BOS token `<s>` unless `omitBosToken`.
- * - Each past assistant turn ends with `<|im_end|>` and the EOS token `</s>` unless `omitEosToken`.
+ * - The prompt starts with the BOS token `<|begin_of_text|>` unless `omitBosToken`.
+ * - Each past assistant turn ends with `<|im_end|>` and the EOS token `<|endoftext|>` unless
+ *   `omitEosToken`.
+ * Special tokens are one token each for the simulator's tokenizer.
  * - Tool definitions are listed in the system part (a system part is created if the chat has
  *   none), one JSON object per line between `<tools>` tags; tool calls and results are rendered
  *   as `<tool_call>` / `<tool_response>` blocks, as Qwen2.5's template does.
@@ -11,10 +13,11 @@
  *
  * @internal
  */
-import type { ApplyPromptTemplateOptions, ChatHistoryData, ChatMessageData, ToolDefinition } from "./wire.js"
+import type { ChatPart } from "./predictProtocol.js"
+import type { ApplyPromptTemplateOptions, ChatHistoryData, ToolDefinition } from "./wire.js"
 
-export const BOS = "<s>"
-export const EOS = "</s>"
+export const BOS = "<|begin_of_text|>"
+export const EOS = "<|endoftext|>"
 /** What every rendering ends with. */
 export const GENERATION_PROMPT = "<|im_start|>assistant\n"
 
@@ -25,7 +28,7 @@ const toolsSection = (tools: ReadonlyArray<ToolDefinition>): string =>
   "\n</tools>\n\nFor each function call, return a json object with function name and arguments within " +
   "<tool_call></tool_call> XML tags."
 
-const partText = (part: ChatMessageData["content"][number]): string => {
+const partText = (part: ChatPart): string => {
   switch (part.type) {
     case "text":
       return part.text

@@ -12,7 +12,7 @@ import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import type { WebSocket } from "ws"
-import type { KVConfigStack } from "../../internal/protocol/kvConfig.js"
+import type { KVConfigField, KVConfigStack } from "../../internal/protocol/kvConfig.js"
 import type { AuthPacket } from "../../internal/protocol/messages.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { SerializedError } from "../../internal/protocol/serializedError.js"
@@ -50,6 +50,23 @@ export interface ResolvedOptions {
   readonly version: { readonly version: string; readonly build: number }
   /** Embedding dimension by model key (embedding models only). */
   readonly embeddingDimensions: ReadonlyMap<string, number>
+  /** Milliseconds per generated token (0: no sleeps). */
+  readonly tokenMs: number
+  /** Presets a prediction can name with `fuzzyPresetIdentifier`. */
+  readonly presets: ReadonlyArray<SimulatedPreset>
+}
+
+/** A prediction preset the simulator knows (its fields sit under the request's own). */
+export interface SimulatedPreset {
+  readonly identifier: string
+  readonly name: string
+  readonly fields: ReadonlyArray<KVConfigField>
+}
+
+/** A scripted failure of the next prediction, striking once `afterFragments` fragments are out. */
+export interface PredictionFault {
+  readonly kind: "stall" | "fail" | "drop"
+  readonly afterFragments: number
 }
 
 /** Scripted faults; each one-shot fault is consumed by the first operation it applies to. */
@@ -60,6 +77,9 @@ export interface FaultState {
   refuseAuth: string | null
   revoked: boolean
   readonly hung: Set<string>
+  predictionFault: PredictionFault | null
+  /** The next prediction sends a packet of an unknown type after this many fragments. */
+  unknownPacketAfter: number | null
 }
 
 /** Mutable state. Touch only inside `Effect.sync`. */
@@ -81,7 +101,9 @@ export class SimState {
     failNextLoad: null,
     refuseAuth: null,
     revoked: false,
-    hung: new Set()
+    hung: new Set(),
+    predictionFault: null,
+    unknownPacketAfter: null
   }
 
   constructor(traffic: TrafficLog) {
