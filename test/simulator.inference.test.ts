@@ -4,8 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { call, channel, connect, packets, type RawClient } from "./support/rawSocket.js"
+import { call, channel, connect, packets, type RawClient, realSleep } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
@@ -160,6 +161,29 @@ describe("simulator inference RPCs", () => {
       const frames = yield* channel(llm, 2, "predict", { modelSpecifier: byKey(LLAMA), history, predictionConfigStack: stack })
       const success = packets(frames).find((p) => p.type === "success")
       assert.strictEqual(success.stats.promptTokensCount, count)
+    }))
+
+  it.scoped("embedString and applyPromptTemplate restart the idle timer (TestClock)", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
+      yield* sim.preload(NOMIC, { ttlMs: 1000 })
+      yield* sim.preload(LLAMA, { ttlMs: 1000 })
+      const embedding = yield* connect(sim.url, "embedding")
+      const llm = yield* connect(sim.url, "llm")
+      yield* TestClock.adjust(600)
+      yield* embedOf(embedding, "keep me")
+      const template = yield* call(llm, 0, "applyPromptTemplate", {
+        specifier: byKey(LLAMA),
+        history: { messages: [] },
+        predictionConfigStack: { layers: [] },
+        opts: {}
+      })
+      assert.strictEqual(template.result.formatted, "<|begin_of_text|><|im_start|>assistant\n")
+      yield* realSleep(10) // let the restarted timers start sleeping
+      yield* TestClock.adjust(999)
+      assert.lengthOf(yield* sim.loaded, 2)
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(yield* sim.loaded, [])
     }))
 
   it.scopedLive("a gone or unknown instance fails at once with noModelMatchingQuery; bad parameters get an rpcError", () =>
