@@ -440,8 +440,7 @@ describe("LMStudioSimulator", () => {
         assert.deepStrictEqual(missing.error.displayData, {
           code: "generic.pathNotFound",
           path: "no-such-model",
-          // The model keys of the namespace's models, not file paths.
-          availablePathsSample: sim.catalog.filter((m) => m.type === "llm").map((m) => m.modelKey),
+          availablePathsSample: [LLAMA, QWEN, "qwen2-vl-2b-instruct", "deepseek-r1-distill-qwen-1.5b"], // the model keys of the namespace
           totalModels: 4
         })
         const [wrong] = yield* channel(client, 1, "getOrLoad", { identifier: NOMIC, loadConfigStack: EMPTY_STACK })

@@ -15,6 +15,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
@@ -84,13 +85,6 @@ export interface SimulatorOptions {
   /** What the `system` `version` endpoint reports. */
   readonly version?: { readonly version: string; readonly build: number } | undefined
   /**
-   * How many frames the traffic log keeps (default 10,000): the oldest are dropped first, so a
-   * long-running simulator stays bounded. `0` keeps none (and skips the logging work).
-   */
-  readonly trafficLogSize?: number | undefined
-  /** Called with every frame in and out as it passes (e.g. to print it), whatever `trafficLogSize` is. */
-  readonly onTraffic?: ((entry: TrafficEntry) => void) | undefined
-  /**
    * Milliseconds per generated token (default 5). `0` streams without sleeping; even then the
    * first packet of a prediction never leaves in the same tick its request is read, so a cancel
    * sent right behind the request always counts.
@@ -98,6 +92,13 @@ export interface SimulatorOptions {
   readonly tokenMs?: number | undefined
   /** Prediction presets a request can name with `preset` (default none). */
   readonly presets?: ReadonlyArray<Preset> | undefined
+  /**
+   * How many frames the traffic log keeps (default 10,000): the oldest are dropped first, so a
+   * long-running simulator stays bounded. `0` keeps none (and skips the logging work).
+   */
+  readonly trafficLogSize?: number | undefined
+  /** Called with every frame in and out as it passes (e.g. to print it), whatever `trafficLogSize` is. */
+  readonly onTraffic?: ((entry: TrafficEntry) => void) | undefined
 }
 
 /**
@@ -230,6 +231,11 @@ export declare namespace LMStudioSimulator {
     readonly catalog: ReadonlyArray<ModelInfo>
     /** Every loaded instance, all namespaces, in load order. */
     readonly loaded: Effect.Effect<ReadonlyArray<ModelInstanceInfo>>
+    /**
+     * The loaded instances now and after every change (load, unload, idle-TTL expiry); a reader
+     * that falls behind sees the latest set.
+     */
+    readonly loadedChanges: Stream.Stream<ReadonlyArray<ModelInstanceInfo>>
     /** The frames in and out so far, oldest first (the last `trafficLogSize` of them). */
     readonly traffic: Effect.Effect<ReadonlyArray<TrafficEntry>>
     readonly clearTraffic: Effect.Effect<void>
@@ -359,6 +365,16 @@ export const make = (
       port,
       catalog: resolved.catalog,
       loaded: Effect.sync(() => sim.state.instances.map(instanceInfo)),
+      loadedChanges: Stream.asyncPush<ReadonlyArray<ModelInstanceInfo>>((emit) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const listener = () => emit.single(sim.state.instances.map(instanceInfo))
+            sim.state.loadedListeners.add(listener)
+            listener()
+            return listener
+          }),
+          (listener) => Effect.sync(() => sim.state.loadedListeners.delete(listener))
+        ), { bufferSize: 1, strategy: "sliding" }),
       traffic: Effect.sync(() => sim.state.traffic.entries()),
       clearTraffic: Effect.sync(() => sim.state.traffic.clear()),
       preload,

@@ -112,6 +112,14 @@ export class SimState {
     this.traffic = traffic
   }
 
+  /** Told after every change of `instances` (the simulator's `loadedChanges` stream). */
+  readonly loadedListeners = new Set<() => void>()
+
+  add(record: InstanceRecord): void {
+    this.instances.push(record)
+    for (const listener of this.loadedListeners) listener()
+  }
+
   isTaken(identifier: string): boolean {
     return this.reservations.has(identifier) || this.instances.some((i) => i.identifier === identifier)
   }
@@ -120,6 +128,7 @@ export class SimState {
     const index = this.instances.indexOf(record)
     if (index < 0) return false
     this.instances.splice(index, 1)
+    for (const listener of this.loadedListeners) listener()
     return true
   }
 }
@@ -223,7 +232,7 @@ export const commitInstance = (sim: Sim, params: CommitParams): Effect.Effect<In
       }
       yield* Effect.sync(() => {
         sim.state.reservations.delete(params.identifier)
-        sim.state.instances.push(record)
+        sim.state.add(record)
       })
       yield* startTimer(sim, record)
       return record
