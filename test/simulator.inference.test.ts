@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
+import { setup as setupClient } from "./support/harness.js"
 import { call, channel, connect, packets, type RawClient, realSleep } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
@@ -249,5 +250,22 @@ describe("simulator files namespace", () => {
       const bad = yield* call(files, 22, "uploadFileBase64", { name: "x.png", contentBase64: "not base64!" })
       assert.strictEqual(bad.type, "rpcError")
       assert.include(bad.error.title, "contentBase64 is not valid base64")
+    }))
+})
+
+describe("simulator key matching seen through lmstudio-effect", () => {
+  it.scopedLive("a typo or a fragment is a ModelNotFoundError listing model keys; an ambiguous prefix names the candidates", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setupClient({ loadMs: 0 })
+      for (const key of ["llama-3.2-1b-instruc", "qwen"]) {
+        const error = yield* Effect.flip(client.llm.model(key))
+        assert.strictEqual(error._tag, "ModelNotFoundError")
+        assert.include(error.message, `Available: ${LLAMA}, qwen2.5-7b-instruct`)
+        assert.notInclude(error.message, ".gguf")
+      }
+      const ambiguous = yield* Effect.flip(client.llm.model("lmstudio-community/qwen2"))
+      assert.strictEqual(ambiguous._tag, "ModelNotFoundError")
+      assert.include(ambiguous.message, "matches 2 models: qwen2.5-7b-instruct, qwen2-vl-2b-instruct")
+      assert.deepStrictEqual(yield* sim.loaded, [])
     }))
 })
