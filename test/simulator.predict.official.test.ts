@@ -41,6 +41,9 @@ const assertClientHappy = (sim: Simulator) =>
 
 const LLAMA = "llama-3.2-1b-instruct"
 const R1 = "deepseek-r1-distill-qwen-1.5b"
+const VISION = "qwen2-vl-2b-instruct"
+/** A 1×1 PNG. */
+const DOT_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 /**
  * Both clients, typed by the 1.5.0 declarations: the surface these tests use is the same in
@@ -353,6 +356,20 @@ for (const { make, tool, version } of clients) {
         assert.strictEqual(ended.stats.stopReason, "modelUnloaded")
         const message = yield* rejection(() => model.respond("Say hi"))
         assert.include(message, "No loaded model satisfies all requirements")
+        yield* assertClientHappy(sim)
+      }))
+
+    it.scopedLive("an image: a vision model answers, a model without vision refuses (no hang)", () =>
+      Effect.gen(function*() {
+        const { client, model, sim } = yield* setup({}, [LLAMA, VISION])
+        const image = yield* run(() => client.files.prepareImageBase64("dot.png", DOT_PNG))
+        const chat = [{ role: "user" as const, content: "What is this?", images: [image] }]
+        const message = yield* rejection(() => model.respond(chat))
+        assert.include(message, "does not support images")
+        const vision = yield* run(() => client.llm.model(VISION))
+        const answer = yield* run(() => vision.respond(chat))
+        assert.strictEqual(answer.stats.stopReason, "eosFound")
+        assert.include(answer.content, "What is this?")
         yield* assertClientHappy(sim)
       }))
 

@@ -244,6 +244,11 @@ export declare namespace LMStudioSimulator {
     readonly unloadAll: Effect.Effect<void>
     /** Open WebSocket connections. */
     readonly connectionCount: Effect.Effect<number>
+    /**
+     * Predictions generating right now, all sockets. `0` once every prediction has ended (with
+     * `success`, or because its socket closed): what a test checks to know nothing is left running.
+     */
+    readonly activePredictions: Effect.Effect<number>
     readonly faults: Faults
     /** Terminates every socket and stops listening (pending calls stay pending on the client until it sees the drop). */
     readonly stop: Effect.Effect<void>
@@ -383,6 +388,7 @@ export const make = (
         (records) => Effect.forEach(records, (record) => unloadInstance(sim, record), { discard: true })
       ),
       connectionCount: Effect.sync(() => sim.state.connections.size),
+      activePredictions: Effect.sync(() => sim.state.activePredictions),
       faults,
       stop: listener.stop,
       start: listener.start

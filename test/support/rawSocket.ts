@@ -84,6 +84,16 @@ export const untilEnd = (client: RawClient, channelId: number) =>
     }
   })
 
+/** Makes an RPC call and returns its `rpcResult` / `rpcError` frame. */
+export const call = (client: RawClient, callId: number, endpoint: string, parameter?: unknown) =>
+  Effect.gen(function*() {
+    yield* client.send({ type: "rpcCall", endpoint, callId, ...(parameter !== undefined ? { parameter } : {}) })
+    while (true) {
+      const frame = yield* client.next
+      if ((frame.type === "rpcResult" || frame.type === "rpcError") && frame.callId === callId) return frame
+    }
+  })
+
 /** Opens a channel and collects its frames up to its end. */
 export const channel = (client: RawClient, channelId: number, endpoint: string, creationParameter: unknown) =>
   Effect.gen(function*() {
@@ -94,10 +104,3 @@ export const channel = (client: RawClient, channelId: number, endpoint: string, 
 /** The `channelSend` messages among frames. */
 export const packets = (frames: ReadonlyArray<Frame>): Array<Frame> =>
   frames.filter((f) => f.type === "channelSend").map((f) => f.message)
-
-/** Calls an RPC and returns the next frame (its answer, when nothing else is in flight). */
-export const call = (client: RawClient, callId: number, endpoint: string, parameter?: unknown) =>
-  Effect.gen(function*() {
-    yield* client.send({ type: "rpcCall", endpoint, callId, ...(parameter !== undefined ? { parameter } : {}) })
-    return yield* client.next
-  })

@@ -89,30 +89,28 @@ export const uploadFileBase64 = rpcStrict("uploadFileBase64", UploadFileBase64Pa
     })
   }))
 
-type Messages = ChatHistoryData["messages"]
-
-const fileParts = (messages: Messages): ReadonlyArray<FilePart> =>
-  messages.flatMap((message): ReadonlyArray<FilePart> =>
+const fileParts = (history: ChatHistoryData): ReadonlyArray<FilePart> =>
+  history.messages.flatMap((message): ReadonlyArray<FilePart> =>
     message.role === "tool" ? [] : message.content.flatMap((part) => (part.type === "file" ? [part] : []))
   )
 
 /** The refusal for a chat holding an image when the instance has no vision, else `undefined`. */
-export const refuseImagesFor = (instance: InstanceRecord, messages: Messages): ServerFailure | undefined => {
+export const refuseImagesFor = (instance: InstanceRecord, history: ChatHistoryData): ServerFailure | undefined => {
   const vision = instance.model.type === "llm" && instance.model.vision
-  return !vision && fileParts(messages).some((part) => part.fileType === "image")
+  return !vision && fileParts(history).some((part) => part.fileType === "image")
     ? imagesNotSupported(instance.identifier, instance.model.modelKey)
     : undefined
 }
 
 /** The refusal for a chat naming a file identifier this server never issued, else `undefined`. */
-export const refuseUnknownFiles = (sim: Sim, messages: Messages): ServerFailure | undefined => {
-  const unknown = fileParts(messages).find((part) => !sim.state.files.has(part.identifier))
+export const refuseUnknownFiles = (sim: Sim, history: ChatHistoryData): ServerFailure | undefined => {
+  const unknown = fileParts(history).find((part) => !sim.state.files.has(part.identifier))
   return unknown === undefined ? undefined : fileNotFound(unknown.identifier)
 }
 
 /**
- * What a prediction checks before it starts: images go only to vision models, and every file
- * part names an uploaded file. Returns the failure to end the channel with, or `undefined`.
+ * What a prediction checks before it starts: every file part names an uploaded file, and images
+ * go only to vision models. Returns the failure to end the channel with, or `undefined`.
  */
-export const refuseFiles = (sim: Sim, instance: InstanceRecord, messages: Messages): ServerFailure | undefined =>
-  refuseImagesFor(instance, messages) ?? refuseUnknownFiles(sim, messages)
+export const refuseFiles = (sim: Sim, instance: InstanceRecord, history: ChatHistoryData): ServerFailure | undefined =>
+  refuseUnknownFiles(sim, history) ?? refuseImagesFor(instance, history)

@@ -8,8 +8,7 @@
  */
 import type { ChatMessage } from "./predictProtocol.js"
 import { messageText } from "./predictProtocol.js"
-import { tokenPieces } from "./tokenizer.js"
-import { renderPrompt } from "./promptTemplate.js"
+import { pieces } from "./tokenizer.js"
 
 /** FNV-1a over the given strings: the generator's seed. */
 export const seedOf = (...parts: ReadonlyArray<string>): number => {
@@ -57,12 +56,6 @@ const firstWords = (text: string, n: number): string => {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0)
   return words.length > n ? `${words.slice(0, n).join(" ")}…` : words.join(" ")
 }
-
-/**
- * The chat as the model sees it: exactly what `applyPromptTemplate` returns for it with default
- * options, so a prediction's `promptTokensCount` equals `countTokens(applyPromptTemplate(chat))`.
- */
-export const renderChat = (messages: ReadonlyArray<ChatMessage>): string => renderPrompt({ messages }, {})
 
 /** What the reply depends on. */
 export interface ReplyInput {
@@ -118,7 +111,7 @@ export interface PlannedToken {
 }
 
 const piecesAs = (text: string, reasoningType: ReasoningType): Array<PlannedToken> =>
-  tokenPieces(text).map((piece) => ({ text: piece, reasoningType }))
+  pieces(text).map((piece) => ({ text: piece, reasoningType }))
 
 /**
  * Splits a reply into tokens. With reasoning delimiters, the first start delimiter and the first

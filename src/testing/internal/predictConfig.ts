@@ -10,20 +10,12 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { KVConfigField } from "../../internal/protocol/kvConfig.js"
 import { failure, type ServerFailure } from "./errors.js"
+import { ToolDefinition } from "./wire.js"
 
 const PREFIX = "llm.prediction."
 
 const Checkbox = Schema.Struct({ checked: Schema.Boolean, value: Schema.Number })
 
-const ToolDefinition = Schema.Struct({
-  type: Schema.Literal("function"),
-  function: Schema.Struct({
-    name: Schema.String,
-    description: Schema.optional(Schema.String),
-    parameters: Schema.optional(Schema.Unknown)
-  })
-})
-export type ToolDefinition = typeof ToolDefinition.Type
 
 const fieldSchemas = {
   maxPredictedTokens: Checkbox,

@@ -14,7 +14,7 @@ import type { ChannelContext } from "./context.js"
 import { instanceInfo, type InstanceRecord } from "./models.js"
 import { costsToken, type Plan, type Step } from "./predictPlan.js"
 import type { PredictionFault } from "./state.js"
-import { tokenId } from "./tokenizer.js"
+import { idOf } from "./tokenizer.js"
 
 /** Why a prediction stopped (the wire's `LLMPredictionStopReason`). */
 export type StopReason =
@@ -71,7 +71,7 @@ const ALTERNATIVES = [" the", " a", ".", ",", " and", " of", " to", " in", " is"
  * a stable log-probability and `candidates` alternatives, the chosen token first [inferred: values].
  */
 const tokenDetails = (text: string, candidates: number) => {
-  const id = tokenId(text)
+  const id = idOf(text)
   const logProb = -((id % 500) / 1000)
   const others = ALTERNATIVES.filter((alternative) => alternative !== text).slice(0, Math.max(0, candidates - 1))
   return {
@@ -80,7 +80,7 @@ const tokenDetails = (text: string, candidates: number) => {
     logProb,
     candidates: [
       { text, id, logProb },
-      ...others.map((other, i) => ({ text: other, id: tokenId(other), logProb: logProb - 1 - i / 2 }))
+      ...others.map((other, i) => ({ text: other, id: idOf(other), logProb: logProb - 1 - i / 2 }))
     ]
   }
 }
@@ -126,7 +126,8 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
   Effect.gen(function*() {
     const { limit, plan, record } = request
     const tokenMs = ctx.sim.options.tokenMs
-    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : Effect.yieldNow()
+    // Even unpaced, each token waits for the next macrotask, so a cancel already on the socket is read.
+    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : nextMacrotask
     const unloaded = Effect.sync(() => !ctx.sim.state.instances.includes(record))
     let fault = request.fault
     let unknownAfter = request.unknownPacketAfter

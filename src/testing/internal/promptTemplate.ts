@@ -4,8 +4,7 @@
  *
  * - The prompt starts with the BOS token `<|begin_of_text|>` unless `omitBosToken`.
  * - Each past assistant turn ends with `<|im_end|>` and the EOS token `<|endoftext|>` unless
- *   `omitEosToken`.
- * Special tokens are one token each for the simulator's tokenizer.
+ *   `omitEosToken`. Both are one token each for the simulator's tokenizer.
  * - Tool definitions are listed in the system part (a system part is created if the chat has
  *   none), one JSON object per line between `<tools>` tags; tool calls and results are rendered
  *   as `<tool_call>` / `<tool_response>` blocks, as Qwen2.5's template does.
@@ -13,8 +12,7 @@
  *
  * @internal
  */
-import type { ChatPart } from "./predictProtocol.js"
-import type { ApplyPromptTemplateOptions, ChatHistoryData, ToolDefinition } from "./wire.js"
+import type { ApplyPromptTemplateOptions, ChatHistoryData, ChatMessageData, ToolDefinition } from "./wire.js"
 
 export const BOS = "<|begin_of_text|>"
 export const EOS = "<|endoftext|>"
@@ -28,7 +26,7 @@ const toolsSection = (tools: ReadonlyArray<ToolDefinition>): string =>
   "\n</tools>\n\nFor each function call, return a json object with function name and arguments within " +
   "<tool_call></tool_call> XML tags."
 
-const partText = (part: ChatPart): string => {
+const partText = (part: ChatMessageData["content"][number]): string => {
   switch (part.type) {
     case "text":
       return part.text
