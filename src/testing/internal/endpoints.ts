@@ -1,5 +1,5 @@
 /**
- * The endpoint tables of the namespaces the simulator serves (protocol §4, §9.3).
+ * The endpoint tables of the namespaces the simulator serves (protocol §4, §9.3, §11.10).
  * Any other namespace accepts authentication and answers every call with a warning only.
  *
  * @internal

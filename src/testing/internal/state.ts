@@ -48,6 +48,8 @@ export interface ResolvedOptions {
   readonly progressSteps: number
   readonly jitAutoEvict: boolean
   readonly version: { readonly version: string; readonly build: number }
+  /** How many frames the traffic log keeps. */
+  readonly trafficLogSize: number
   /** Embedding dimension by model key (embedding models only). */
   readonly embeddingDimensions: ReadonlyMap<string, number>
   /** Milliseconds per generated token (0: no sleeps). */
@@ -247,8 +249,8 @@ export const unloadInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<
 
 /**
  * Marks an instance as used: `lastUsedTime` becomes now and the idle timer restarts (§8.5).
- * Which calls count as use is [inferred]: `tokenize`, `countTokens`, `embedString`, and a
- * `getOrLoad` answered with `alreadyLoaded`.
+ * Which calls count as use is [inferred]: predictions, `tokenize`, `countTokens`,
+ * `embedString`, `applyPromptTemplate`, and a `getOrLoad` answered with `alreadyLoaded`.
  */
 export const touchInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<void> =>
   Effect.gen(function*() {
