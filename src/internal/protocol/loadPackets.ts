@@ -59,3 +59,15 @@ export const loadPacket = <Info, InfoEncoded, InstanceInfo, InstanceInfoEncoded>
 
 /** A decoded load packet. */
 export type LoadPacket<Info, InstanceInfo> = ReturnType<typeof loadPacket<Info, unknown, InstanceInfo, unknown>>["Type"]
+
+/** The `type`s of every load packet this client reads; the port drops others (newer servers). */
+export const loadPacketTypes: ReadonlySet<string> = new Set([
+  "resolved",
+  "startLoading",
+  "progress",
+  "loadProgress",
+  "unloadingOtherJITModel",
+  "success",
+  "loadSuccess",
+  "alreadyLoaded"
+])
