@@ -34,7 +34,6 @@ import {
   SimState,
   unloadInstance
 } from "./internal/state.js"
-import type { TrafficEntry as TrafficEntry_ } from "./internal/state.js"
 
 export {
   /**
@@ -54,7 +53,14 @@ export {
  * @since 0.1.0
  * @category models
  */
-export type TrafficEntry = TrafficEntry_
+export interface TrafficEntry {
+  readonly direction: "in" | "out"
+  readonly namespace: string
+  readonly connection: number
+  readonly frame: unknown
+}
+// Declared here, not imported from internal/state.ts: that module's types mention `ws`, whose
+// types (@types/ws) users do not have, so the public declarations must not reach it.
 
 /**
  * How to build a simulator.
