@@ -1,7 +1,7 @@
 /**
  * Load configurations for LLMs (`LlmLoadConfig`) and embedding models (`EmbeddingLoadConfig`):
  * Schemas that validate a user's config before anything is sent, and the mapping to and from
- * LM Studio's KV-config fields (lmstudio-protocol.md §5.5 and §6).
+ * LM Studio's KV-config fields.
  *
  * The mapping follows the official JS client at HEAD: only the fields the user set are sent, as
  * full dotted keys (`llm.load.contextLength`, `load.gpuSplitConfig`, ...), and an empty config
@@ -265,8 +265,8 @@ const speculativeIssues = (config: LlmFieldsType): Array<Schema.FilterIssue> => 
 }
 
 /**
- * Load configuration of an LLM (`LLMLoadModelConfig` in the official clients, lmstudio-protocol.md
- * §6.1). Every field is optional; a field left out keeps the server's default. Numbers must be
+ * Load configuration of an LLM (`LLMLoadModelConfig` in the official clients). Every field is
+ * optional; a field left out keeps the server's default. Numbers must be
  * finite. Cross-field rules: `speculativeDraftSimple` and `speculativeDraftMtp` cannot both be
  * true; a non-empty `speculativeDraftModel` requires `speculativeDraftSimple: true` and vice
  * versa; `speculativeDraftMinTokens <= speculativeDraftMaxTokens`.
@@ -289,8 +289,8 @@ export const LlmLoadConfig = Schema.Struct(llmLoadConfigFields).pipe(
 export type LlmLoadConfig = typeof LlmLoadConfig.Type
 
 /**
- * Load configuration of an embedding model (`EmbeddingLoadModelConfig` in the official clients,
- * lmstudio-protocol.md §6.2). Every field is optional.
+ * Load configuration of an embedding model (`EmbeddingLoadModelConfig` in the official
+ * clients). Every field is optional.
  *
  * @since 0.1.0
  * @category schemas
@@ -633,7 +633,7 @@ const fieldWriter = () => {
 }
 
 /**
- * The KV-config fields an LLM load sends for a config (lmstudio-protocol.md §6.1, §6.4): only the
+ * The KV-config fields an LLM load sends for a config: only the
  * fields that are set, with full dotted keys, in the order @lmstudio/sdk 1.5.0 sends them. `{}` gives `[]`, which
  * keeps every server default. Validate the config first with `validateLlmLoadConfig`.
  *
@@ -701,8 +701,8 @@ export const llmConfigToKVFields = (config: LlmLoadConfig): ReadonlyArray<KVConf
 }
 
 /**
- * The KV-config fields an embedding-model load sends for a config (lmstudio-protocol.md §6.3,
- * §6.4): only the fields that are set, in the protocol table's order. `{}` gives `[]`.
+ * The KV-config fields an embedding-model load sends for a config: only the fields that are
+ * set, in the official client's order. `{}` gives `[]`.
  *
  * @since 0.1.0
  * @category conversions

@@ -1,6 +1,5 @@
 /**
- * The model-management logic behind `client.llm` and `client.embedding`, parameterised by domain
- * (lmstudio-protocol.md §4, §7, §8).
+ * The model-management logic behind `client.llm` and `client.embedding`, parameterised by domain.
  *
  * Loads are streams of channel packets. Whatever stops a load before the caller received its
  * handle (interruption, an inactivity timeout, a failing progress callback) sends `cancel`, waits
@@ -83,7 +82,7 @@ interface LoadRequest {
 
 type Event<Handle, Info> = LoadEvent.LoadEvent<Handle, Info>
 
-/** Load-channel packets of both endpoints (§4.2, §4.3). */
+/** Load-channel packets of both endpoints. */
 const packetSchema = <Info, InstanceInfo>(
   info: Schema.Schema<Info, any>,
   instanceInfo: Schema.Schema<InstanceInfo, any>

@@ -1,10 +1,10 @@
 /**
  * One authenticated WebSocket per namespace (`/llm`, `/embedding`, `/system`), multiplexing RPCs,
- * channels and signal subscriptions by id (lmstudio-protocol.md §1–§2, style.md A1–A3, A10).
+ * channels and signal subscriptions by id.
  *
  * - The socket opens lazily on first use; concurrent first calls share one connect.
  * - A dropped socket fails every pending call, channel and subscription at once with a
- *   `ConnectionError`; the next call reconnects with fresh ids (ids are per connection, §2.3).
+ *   `ConnectionError`; the next call reconnects with fresh ids (ids are per connection).
  * - Frames that are not JSON or have the wrong shape never crash the port: they are logged and
  *   reported back with a `communicationWarning` (at most 5 per connection, like the official
  *   client); a malformed frame that names a pending call or channel fails that one with a
@@ -263,7 +263,7 @@ class Connection {
       case "signalUpdate":
       case "writableSignalUpdate": {
         const subscription = this.subscriptions.get(message.subscribeId)
-        if (subscription === undefined) return // the official client drops these silently (§2.6)
+        if (subscription === undefined) return // the official client drops these silently
         subscription.value = applyPatches(subscription.value, message.patches)
         subscription.mailbox.unsafeOffer(subscription.value)
         return
@@ -287,7 +287,7 @@ class Connection {
           Effect.annotateLogs({ module: "lmstudio-effect/port", url: this.url })
         )
       case "channelAck":
-        return // acknowledgements are never awaited by this client (§2.5)
+        return // acknowledgements are never awaited by this client
     }
   }
 

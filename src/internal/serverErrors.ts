@@ -1,6 +1,6 @@
 /**
  * Turns a server's `SerializedLMSExtendedError` into our tagged errors by its display-data code
- * and title (lmstudio-protocol.md §3), keeping title, cause and suggestion.
+ * and title, keeping title, cause and suggestion.
  *
  * @internal
  */

@@ -1,6 +1,6 @@
 /**
  * A protocol-faithful LM Studio for tests, demos and CI: a real HTTP + WebSocket server on
- * loopback that behaves like LM Studio's model-management API (lmstudio-protocol.md §1–§8), with
+ * loopback that behaves like LM Studio's model-management API, with
  * fault injection and a log of every frame.
  *
  * Time comes from Effect's `Clock`: load pacing and idle-TTL expiry are `Effect.sleep`s, so tests
@@ -76,7 +76,7 @@ export interface SimulatorOptions {
   /** Downloaded models (default {@link defaultCatalog}). */
   readonly catalog?: ReadonlyArray<ModelInfo> | undefined
   /**
-   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`, protocol §1.4). When
+   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`). When
    * set, only the token's identifier/passkey pair is accepted.
    */
   readonly apiToken?: string | Redacted.Redacted<string> | undefined
@@ -108,7 +108,7 @@ export interface PreloadOptions {
 }
 
 /**
- * The error a scripted load failure ends with (a `SerializedLMSExtendedError`, protocol §3.1).
+ * The error a scripted load failure ends with (a `SerializedLMSExtendedError`).
  *
  * @since 0.1.0
  * @category models
@@ -117,7 +117,7 @@ export interface LoadFailure {
   readonly title: string
   readonly cause?: string | undefined
   readonly suggestion?: string | undefined
-  /** Must carry a `code` (protocol §3.2), e.g. `{ code: "generic.pathNotFound", … }`. */
+  /** Must carry a `code`, e.g. `{ code: "generic.pathNotFound", … }`. */
   readonly displayData?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -207,7 +207,7 @@ export declare namespace LMStudioSimulator {
 
 
 /**
- * Splits an LM Studio API token into its identifier and passkey (protocol §1.4), or `undefined`
+ * Splits an LM Studio API token into its identifier and passkey, or `undefined`
  * if it is malformed.
  *
  * @since 0.1.0

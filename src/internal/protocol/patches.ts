@@ -1,5 +1,5 @@
 /**
- * Immer-style patches carried by signal updates (lmstudio-protocol.md §2.6): the first update
+ * Immer-style patches carried by signal updates: the first update
  * replaces the whole value (`path: []`), later ones change parts of it. Values are treated as
  * immutable: every change copies the containers along its path.
  *

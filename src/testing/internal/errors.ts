@@ -1,7 +1,7 @@
 /**
- * The `SerializedLMSExtendedError`s the simulator sends (protocol §3, §8).
+ * The `SerializedLMSExtendedError`s the simulator sends.
  *
- * Every error carries `title` and an equal `rootTitle` (§3.1: the reference serializer sets them
+ * Every error carries `title` and an equal `rootTitle` (the reference serializer sets them
  * equal; 1.5.0's default deserializer reads `rootTitle`). `stack` is never sent.
  *
  * @internal
@@ -34,7 +34,7 @@ export const failure = (
     }
   })
 
-/** Unknown model key (§8.1, §3.2 `generic.pathNotFound`). Title wording [inferred]. */
+/** Unknown model key (`generic.pathNotFound`). Title wording [inferred]. */
 export const pathNotFound = (path: string, catalog: ReadonlyArray<ModelInfo>): ServerFailure =>
   failure(`Model not found: "${path}"`, {
     displayData: {
@@ -45,13 +45,13 @@ export const pathNotFound = (path: string, catalog: ReadonlyArray<ModelInfo>): S
     }
   })
 
-/** A model of the wrong domain, e.g. an embedding model on `/llm` (§8.1) [inferred]. */
+/** A model of the wrong domain, e.g. an embedding model on `/llm` [inferred]. */
 export const domainMismatch = (path: string, actual: ModelDomain, expected: ModelDomain): ServerFailure =>
   failure(`Model "${path}" is not ${expected === "llm" ? "an LLM" : "an embedding model"}`, {
     displayData: { code: "generic.domainMismatch", path, actualDomain: actual, expectedDomain: expected }
   })
 
-/** No loaded model fits a query or identifier (§8.6 — exact example shape). */
+/** No loaded model fits a query or identifier (exact example shape). */
 export const noModelMatchingQuery = (
   query: Record<string, unknown>,
   loadedIdentifiers: ReadonlyArray<string>
@@ -65,17 +65,17 @@ export const noModelMatchingQuery = (
     }
   })
 
-/** Explicit identifier in use (§8.2): title only, so Python's message stays single-line. */
+/** Explicit identifier in use: title only, so Python's message stays single-line. */
 export const identifierAlreadyExists = (identifier: string): ServerFailure =>
   failure(`Model with identifier "${identifier}" already exists`)
 
-/** A load cancelled by the client (§4.2) [inferred wording]. */
+/** A load cancelled by the client [inferred wording]. */
 export const loadCancelled: ServerFailure = failure("Model loading was cancelled")
 
-/** An `instanceReference` whose instance is gone (§3.2, §8.7) [inferred title]. */
+/** An `instanceReference` whose instance is gone [inferred title]. */
 export const specificModelUnloaded: ServerFailure = failure("Model has been unloaded", {
   displayData: { code: "generic.specificModelUnloaded" }
 })
 
-/** An inference-style call on an instance that is gone (§8.7: LM Studio's own wording). */
+/** An inference-style call on an instance that is gone (LM Studio's own wording). */
 export const modelIsUnloaded: ServerFailure = failure("Model is unloaded.")

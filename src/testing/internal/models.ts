@@ -1,7 +1,7 @@
 /**
- * Pure model logic of the simulator: catalog normalisation, model resolution (protocol §8.1),
- * identifier assignment (§8.2), query matching (§8.7), instance info (§5) and effective load
- * configs (§8.8).
+ * Pure model logic of the simulator: catalog normalisation, model resolution,
+ * identifier assignment, query matching, instance info and effective load
+ * configs.
  *
  * @internal
  */
@@ -35,9 +35,9 @@ export const domainOfNamespace = (namespace: string): ModelDomain | undefined =>
   namespace === "llm" || namespace === "embedding" ? namespace : undefined
 
 /**
- * Fills in the fields HEAD requires and 1.5.0 ignores (§5.1, §10 rule 3): `publisher` (the
+ * Fills in the fields newer clients require and 1.5.0 ignores: `publisher` (the
  * first path segment), `indexedModelIdentifier` (the path) and `deviceIdentifier: null`.
- * Keys are emitted in the order of §5 so frames are easy to read. [inferred: defaults]
+ * Keys are emitted in the order LM Studio sends them, so frames are easy to read. [inferred: defaults]
  */
 export const normalizeModel = (model: ModelInfo): ModelInfo => {
   const base = {
@@ -69,7 +69,7 @@ export const normalizeModel = (model: ModelInfo): ModelInfo => {
   return embedding
 }
 
-/** The full HEAD superset of instance info (§5.2, §5.3, §10). */
+/** The full HEAD superset of instance info. */
 export const instanceInfo = (record: InstanceRecord): ModelInstanceInfo => {
   const instance = {
     identifier: record.identifier,
@@ -93,7 +93,7 @@ export interface Resolvable {
 }
 
 /**
- * Resolves a requested key among candidates (§8.1). Tiers, first non-empty one wins:
+ * Resolves a requested key among candidates. Tiers, first non-empty one wins:
  * exact model key; exact path; `publisher/repo` path prefix; then, case-insensitively, model key
  * equality or path substring. Only the first two tiers are confirmed by the reference; the rest
  * is the doc's recommended order. [inferred: tiers 3–4]
@@ -124,7 +124,7 @@ export type Resolution =
 
 /**
  * Resolves a downloaded model for a namespace. Matches of the namespace's domain win; if only
- * models of another domain match, that is a domain mismatch (§8.1) [inferred]. Several matches:
+ * models of another domain match, that is a domain mismatch [inferred]. Several matches:
  * the first is loaded and all their model keys are listed as `ambiguous` [inferred: which
  * strings are listed].
  */
@@ -149,7 +149,7 @@ export const resolveModel = (
 
 /**
  * A free identifier derived from `base`: `base` itself, else `base:n` with the lowest free
- * n ≥ 2 (§8.2; lowest free n is [inferred]).
+ * n ≥ 2 (lowest free n is [inferred]).
  */
 export const allocateIdentifier = (base: string, isTaken: (identifier: string) => boolean): string => {
   if (!isTaken(base)) return base
@@ -160,7 +160,7 @@ export const allocateIdentifier = (base: string, isTaken: (identifier: string) =
 }
 
 /**
- * Whether an instance satisfies every given field of a query (§8.7).
+ * Whether an instance satisfies every given field of a query.
  * `path` matches the instance path exactly, as a `publisher/repo` prefix, or the model key
  * [inferred: model key]. `deviceIdentifier` null/absent means local; any string never matches
  * (the simulator has no remote devices) [inferred]. `vision` of an embedding model is false
@@ -204,7 +204,7 @@ export const contextLengthFor = (model: ModelInfo, fields: ReadonlyArray<KVConfi
 const defaultGpuSplit = { strategy: "evenly", disabledGpus: [], priority: [], customRatio: [] }
 
 /**
- * The effective load config of an instance (§8.8): the stack flattened over defaults, with
+ * The effective load config of an instance: the stack flattened over defaults, with
  * `<domain>.load.contextLength` equal to the instance context length. Defaults beyond the
  * context length and GPU split are not reported. [inferred: default set]
  */
