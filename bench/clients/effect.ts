@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { LMStudioClient } from "../../src/index.js"
-import { type BenchClient, now } from "./index.js"
+import { type BenchClient, now } from "./shared.js"
 
 export const makeEffectClient = async (baseUrl: string): Promise<BenchClient> => {
   const scope = Effect.runSync(Scope.make())
