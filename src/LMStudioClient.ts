@@ -16,8 +16,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Embedding from "./Embedding.js"
+import type * as Files from "./Files.js"
 import * as Credentials from "./internal/credentials.js"
 import * as Domains from "./internal/domains.js"
+import * as FilesNamespace from "./internal/inference/files.js"
 import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
 import * as ModelNamespace from "./internal/modelNamespace.js"
@@ -92,6 +94,8 @@ export interface Service {
   readonly llm: Llm.LlmNamespace
   readonly embedding: Embedding.EmbeddingNamespace
   readonly system: SystemNamespace
+  /** Uploads (images for vision models). */
+  readonly files: Files.FilesNamespace
 }
 
 
@@ -221,7 +225,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
       Effect.ignore
     )
   )
-  return { baseUrl, llm: llm.namespace, embedding: embedding.namespace, system }
+  return { baseUrl, llm: llm.namespace, embedding: embedding.namespace, system, files: FilesNamespace.make(filesPort) }
 })
 
 /**

@@ -6,6 +6,7 @@
 import type * as LoadConfig from "./LoadConfig.js"
 import type { LlmInfo, LlmInstanceInfo } from "./ModelInfo.js"
 import type { ModelHandle, ModelNamespace } from "./ModelNamespace.js"
+import type { TokenOperations } from "./Tokenization.js"
 
 /**
  * A handle to a loaded LLM instance.
@@ -13,7 +14,7 @@ import type { ModelHandle, ModelNamespace } from "./ModelNamespace.js"
  * @since 0.1.0
  * @category models
  */
-export interface LlmHandle extends ModelHandle<LlmInstanceInfo, LoadConfig.LlmLoadConfig> {
+export interface LlmHandle extends ModelHandle<LlmInstanceInfo, LoadConfig.LlmLoadConfig>, TokenOperations {
   readonly _tag: "LlmHandle"
 }
 

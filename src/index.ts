@@ -44,6 +44,27 @@ export * as Llm from "./Llm.js"
 export * as Embedding from "./Embedding.js"
 
 /**
+ * `tokenize` / `countTokens` (on LLM and embedding handles) and `contextUsage`: does a prompt fit?
+ *
+ * @since 0.2.0
+ */
+export * as Tokenization from "./Tokenization.js"
+
+/**
+ * `client.files`: image uploads for vision models.
+ *
+ * @since 0.2.0
+ */
+export * as Files from "./Files.js"
+
+/**
+ * `FileHandle`: an uploaded file that chat messages refer to.
+ *
+ * @since 0.2.0
+ */
+export * as FileHandle from "./FileHandle.js"
+
+/**
  * Load configs (`LlmLoadConfig`, `EmbeddingLoadConfig`) as Schemas.
  *
  * @since 0.1.0
@@ -56,6 +77,13 @@ export * as LoadConfig from "./LoadConfig.js"
  * @since 0.1.0
  */
 export * as LoadEvent from "./LoadEvent.js"
+
+/**
+ * The prediction config of `respond` and `complete` (`PredictionConfig`) as a Schema.
+ *
+ * @since 0.1.0
+ */
+export * as PredictionConfig from "./PredictionConfig.js"
 
 /**
  * Model and instance info Schemas.

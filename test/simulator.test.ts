@@ -547,7 +547,7 @@ describe("LMStudioSimulator", () => {
           specifier: { type: "instanceReference", instanceReference: info.instanceReference },
           inputString: "x"
         })
-        assert.deepStrictEqual(after.error, { title: "Model is unloaded.", rootTitle: "Model is unloaded." })
+        assert.strictEqual(after.error.displayData.code, "generic.noModelMatchingQuery")
       }))
 
     it.scoped("JIT instances expire after one hour by default", () =>

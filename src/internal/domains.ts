@@ -7,6 +7,8 @@ import type { EmbeddingHandle } from "../Embedding.js"
 import type { LlmHandle } from "../Llm.js"
 import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
+import { embedOperation } from "./inference/embed.js"
+import { tokenOperations } from "./inference/tokens.js"
 import type { Domain } from "./modelNamespace.js"
 
 const hasType = (type: string) => (u: unknown) =>
@@ -23,7 +25,7 @@ export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, Llm
   configFromKV: LoadConfig.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: () => ({})
+  operations: (context) => ({ ...tokenOperations(context) })
 }
 
 export const embedding: Domain<
@@ -42,5 +44,5 @@ export const embedding: Domain<
   configFromKV: LoadConfig.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
-  operations: () => ({})
+  operations: (context) => ({ ...tokenOperations(context), embed: embedOperation(context) })
 }

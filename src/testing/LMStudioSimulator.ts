@@ -20,7 +20,8 @@ import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvCon
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
 import type { ModelInfo, ModelInstanceInfo } from "../ModelInfo.js"
-import { defaultCatalog } from "./catalog.js"
+import { type CatalogModel, defaultCatalog } from "./catalog.js"
+import { DEFAULT_EMBEDDING_DIMENSION } from "./internal/embedding.js"
 import { handleConnection, sendFrame } from "./internal/connection.js"
 import { instanceInfo, normalizeModel, resolveAmong } from "./internal/models.js"
 import { makeListener } from "./internal/server.js"
@@ -74,7 +75,7 @@ export interface SimulatorOptions {
   /** Interface to listen on (default `"127.0.0.1"`). */
   readonly host?: string | undefined
   /** Downloaded models (default {@link defaultCatalog}). */
-  readonly catalog?: ReadonlyArray<ModelInfo> | undefined
+  readonly catalog?: ReadonlyArray<CatalogModel> | undefined
   /**
    * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`). When
    * set, only the token's identifier/passkey pair is accepted.
@@ -233,10 +234,25 @@ const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOption
         "LMStudioSimulator: apiToken must look like sk-lm-<8 letters/digits>:<20 letters/digits>"
       )
     }
+    const catalog = options.catalog ?? defaultCatalog
+    const badDimension = catalog.find((m) =>
+      m.type === "embedding" && m.embeddingDimension !== undefined &&
+      !(Number.isInteger(m.embeddingDimension) && m.embeddingDimension >= 1)
+    )
+    if (badDimension !== undefined) {
+      return Effect.dieMessage(
+        `LMStudioSimulator: embeddingDimension of "${badDimension.modelKey}" must be a positive integer`
+      )
+    }
     return Effect.succeed({
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 0,
-      catalog: (options.catalog ?? defaultCatalog).map(normalizeModel),
+      catalog: catalog.map(normalizeModel),
+      embeddingDimensions: new Map(
+        catalog.flatMap((m) =>
+          m.type === "embedding" ? [[m.modelKey, m.embeddingDimension ?? DEFAULT_EMBEDDING_DIMENSION] as const] : []
+        )
+      ),
       token,
       loadMs: Math.max(0, options.loadMs ?? 200),
       progressSteps: Math.max(1, Math.floor(options.progressSteps ?? 10)),

@@ -4,11 +4,22 @@
  *
  * @since 0.1.0
  */
-import type { ModelInfo } from "../ModelInfo.js"
+import type { EmbeddingModelInfo, LlmInfo } from "../ModelInfo.js"
+
+/**
+ * A catalog entry: the model info LM Studio reports, plus, for embedding models, the number of
+ * dimensions the simulated embeddings have (768 when absent). The dimension is not sent on the
+ * wire.
+ *
+ * @since 0.1.0
+ * @category catalog
+ */
+export type CatalogModel = LlmInfo | (EmbeddingModelInfo & { readonly embeddingDimension?: number | undefined })
 
 /**
  * The default catalog: three LLMs (`llama-3.2-1b-instruct`, `qwen2.5-7b-instruct`, the vision
- * model `qwen2-vl-2b-instruct`) and the embedding model `text-embedding-nomic-embed-text-v1.5`.
+ * model `qwen2-vl-2b-instruct`) and the embedding model `text-embedding-nomic-embed-text-v1.5`
+ * (768 dimensions).
  *
  * Paths are chosen so that the path-like keys used by LM Studio's own test suites resolve, e.g.
  * `hugging-quants/llama-3.2-1b-instruct` and `nomic-ai/nomic-embed-text-v1.5`.
@@ -16,7 +27,7 @@ import type { ModelInfo } from "../ModelInfo.js"
  * @since 0.1.0
  * @category catalog
  */
-export const defaultCatalog: ReadonlyArray<ModelInfo> = [
+export const defaultCatalog: ReadonlyArray<CatalogModel> = [
   {
     type: "llm",
     modelKey: "llama-3.2-1b-instruct",
@@ -81,6 +92,7 @@ export const defaultCatalog: ReadonlyArray<ModelInfo> = [
     paramsString: "137M",
     architecture: "nomic-bert",
     quantization: { name: "Q4_K_M", bits: 4 },
-    maxContextLength: 2048
+    maxContextLength: 2048,
+    embeddingDimension: 768
   }
 ]

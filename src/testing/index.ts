@@ -21,3 +21,13 @@ export {
    */
   defaultCatalog
 } from "./catalog.js"
+
+export type {
+  /**
+   * A catalog entry: model info plus, for embedding models, the simulated embedding dimension.
+   *
+   * @since 0.1.0
+   * @category catalog
+   */
+  CatalogModel
+} from "./catalog.js"

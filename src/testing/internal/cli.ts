@@ -10,7 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { EmbeddingModelInfo, LlmInfo, type ModelInfo } from "../../ModelInfo.js"
+import { EmbeddingModelInfo, LlmInfo } from "../../ModelInfo.js"
+import type { CatalogModel } from "../catalog.js"
 import { parseApiToken, type SimulatorOptions } from "../LMStudioSimulator.js"
 
 export const USAGE = `Usage: lmstudio-simulator [options]
@@ -43,17 +44,23 @@ const integer = (name: string, raw: string | undefined, fallback: number, max: n
   })
 
 const decodeLlm = Schema.decodeUnknownEither(LlmInfo, { errors: "all" })
-const decodeEmbedding = Schema.decodeUnknownEither(EmbeddingModelInfo, { errors: "all" })
+const decodeEmbedding = Schema.decodeUnknownEither(
+  Schema.extend(
+    EmbeddingModelInfo,
+    Schema.Struct({ embeddingDimension: Schema.optional(Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))) })
+  ),
+  { errors: "all" }
+)
 
 /** Validates the catalog entry by entry, with one line per problem ("[2].sizeBytes: …"). */
-export const validateCatalog = (json: unknown): Either.Either<ReadonlyArray<ModelInfo>, ReadonlyArray<string>> => {
+export const validateCatalog = (json: unknown): Either.Either<ReadonlyArray<CatalogModel>, ReadonlyArray<string>> => {
   if (!Array.isArray(json)) return Either.left(["the file must contain a JSON array of models"])
-  const models: Array<ModelInfo> = []
+  const models: Array<CatalogModel> = []
   const problems: Array<string> = []
   const keys = new Set<string>()
   json.forEach((entry: unknown, index) => {
     const type = typeof entry === "object" && entry !== null && "type" in entry ? entry.type : undefined
-    const decoded: Either.Either<ModelInfo, ParseResult.ParseError> | undefined = type === "llm"
+    const decoded: Either.Either<CatalogModel, ParseResult.ParseError> | undefined = type === "llm"
       ? decodeLlm(entry)
       : type === "embedding"
       ? decodeEmbedding(entry)

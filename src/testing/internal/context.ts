@@ -4,12 +4,12 @@
  * @internal
  */
 import type * as Deferred from "effect/Deferred"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { ModelDomain } from "../../ModelInfo.js"
-import type { ServerFailure } from "./errors.js"
+import { invalidParameter, type ServerFailure } from "./errors.js"
 import type { ConnectionEntry, Sim } from "./state.js"
 
 /** Context of an RPC call. */
@@ -55,6 +55,23 @@ export const rpc = <A, I>(
 ): RpcEndpoint => {
   const decode = Schema.decodeUnknownEither(schema)
   return (ctx, raw) => Either.map(decode(raw), (parameter) => handle(ctx, parameter))
+}
+
+/**
+ * Declares an RPC whose invalid parameters get an `rpcError` naming the problem, instead of the
+ * reference server's lone `communicationWarning` that leaves the caller waiting [inferred].
+ */
+export const rpcStrict = <A, I>(
+  endpoint: string,
+  schema: Schema.Schema<A, I>,
+  handle: (ctx: CallContext, parameter: A) => Effect.Effect<unknown, ServerFailure>
+): RpcEndpoint => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (ctx, raw) =>
+    Either.right(Either.match(decode(raw), {
+      onLeft: (error) => Effect.fail(invalidParameter(endpoint, error.message)),
+      onRight: (parameter) => handle(ctx, parameter)
+    }))
 }
 
 /** Declares an RPC without a parameter (whatever is sent is ignored). */

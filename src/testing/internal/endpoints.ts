@@ -7,13 +7,11 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import {
-  EmbedStringParameter,
   GetLoadConfigParameter,
   GetModelInfoParameter,
   GetOrLoadParameter,
   LoadModelParameter,
   type ModelSpecifier,
-  TokenizeParameter,
   UnloadModelParameter
 } from "../../internal/protocol/modelManagement.js"
 import {
@@ -25,10 +23,12 @@ import {
   type RpcEndpoint,
   rpcNoParameter
 } from "./context.js"
-import { modelIsUnloaded, noModelMatchingQuery, type ServerFailure, specificModelUnloaded } from "./errors.js"
+import { noModelMatchingQuery, type ServerFailure, specificModelUnloaded } from "./errors.js"
+import { uploadFileBase64 } from "./files.js"
+import { applyPromptTemplate, countTokens, embedString, tokenize } from "./inference.js"
 import { getOrLoad, loadModel } from "./loading.js"
-import { displayQuery, instanceInfo, type InstanceRecord, simulatedEmbedding, simulatedTokens } from "./models.js"
-import { findBySpecifier, instancesOf, touchInstance, unloadInstance } from "./state.js"
+import { displayQuery, instanceInfo, type InstanceRecord } from "./models.js"
+import { findBySpecifier, instancesOf, unloadInstance } from "./state.js"
 
 const loadedIdentifiers = (ctx: CallContext): ReadonlyArray<string> =>
   instancesOf(ctx.sim, ctx.domain).map((i) => i.identifier)
@@ -48,10 +48,6 @@ const find = (
     const found = findBySpecifier(ctx.sim, ctx.domain, specifier)
     return found !== undefined ? Effect.succeed(found) : Effect.fail(notFound(ctx, specifier, onVanished))
   })
-
-/** Find an instance for an inference-style call and mark it used. */
-const use = (ctx: CallContext, specifier: ModelSpecifier) =>
-  find(ctx, specifier, modelIsUnloaded).pipe(Effect.tap((record) => touchInstance(ctx.sim, record)))
 
 /** Only instances of the socket's own namespace can be unloaded through it [inferred]. */
 const unloadModel = rpc(UnloadModelParameter, (ctx, { identifier }) =>
@@ -76,17 +72,6 @@ const getModelInfo = rpc(GetModelInfoParameter, (ctx, { specifier, throwIfNotFou
 /** Not found: `specificModelUnloaded` / `noModelMatchingQuery` as for `getModelInfo` [inferred]. */
 const getLoadConfig = rpc(GetLoadConfigParameter, (ctx, { specifier }) =>
   find(ctx, specifier, specificModelUnloaded).pipe(Effect.map((record) => record.loadConfig)))
-
-// Inference-style RPCs exist so that "use" (which restarts the idle timer) can be exercised;
-// their outputs are stable placeholders, not real tokens or embeddings [inferred].
-const tokenize = rpc(TokenizeParameter, (ctx, { inputString, specifier }) =>
-  use(ctx, specifier).pipe(Effect.as({ tokens: simulatedTokens(inputString) })))
-
-const countTokens = rpc(TokenizeParameter, (ctx, { inputString, specifier }) =>
-  use(ctx, specifier).pipe(Effect.as({ tokenCount: simulatedTokens(inputString).length })))
-
-const embedString = rpc(EmbedStringParameter, (ctx, { inputString, modelSpecifier }) =>
-  use(ctx, modelSpecifier).pipe(Effect.as({ embedding: simulatedEmbedding(inputString) })))
 
 const modelChannels = new Map<string, ChannelEndpoint>([
   ["loadModel", channel(LoadModelParameter, loadModel)],
@@ -128,8 +113,12 @@ export const knownNamespaces: ReadonlySet<string> = new Set([
   "runtime"
 ])
 
+const files: NamespaceEndpoints = { rpc: new Map([["uploadFileBase64", uploadFileBase64]]), channel: new Map() }
 const empty: NamespaceEndpoints = { rpc: new Map(), channel: new Map() }
-const llm: NamespaceEndpoints = { rpc: new Map(modelRpcs), channel: modelChannels }
+const llm: NamespaceEndpoints = {
+  rpc: new Map([...modelRpcs, ["applyPromptTemplate", applyPromptTemplate]]),
+  channel: modelChannels
+}
 const embedding: NamespaceEndpoints = {
   rpc: new Map([...modelRpcs, ["embedString", embedString]]),
   channel: modelChannels
@@ -144,6 +133,8 @@ export const endpointsOf = (namespace: string): NamespaceEndpoints => {
       return embedding
     case "system":
       return system
+    case "files":
+      return files
     default:
       return empty
   }

@@ -77,5 +77,23 @@ export const specificModelUnloaded: ServerFailure = failure("Model has been unlo
   displayData: { code: "generic.specificModelUnloaded" }
 })
 
-/** An inference-style call on an instance that is gone (LM Studio's own wording). */
-export const modelIsUnloaded: ServerFailure = failure("Model is unloaded.")
+/**
+ * A parameter the endpoint's schema refuses. The reference server only sends a
+ * `communicationWarning` here, which leaves the caller waiting forever; the simulator
+ * answers with an error instead, so a bad call fails a test rather than hanging it [inferred].
+ */
+export const invalidParameter = (endpoint: string, problem: string): ServerFailure =>
+  failure(`Invalid parameter for "${endpoint}": ${problem.slice(0, 500)}`)
+
+/** A file part naming an identifier that was never uploaded to this server [inferred wording]. */
+export const fileNotFound = (identifier: string): ServerFailure =>
+  failure(`File "${identifier}" not found`, {
+    suggestion: "Upload the file first (uploadFileBase64 on the files namespace) and use the identifier it returns."
+  })
+
+/** An image sent to a model without vision [inferred wording]. */
+export const imagesNotSupported = (identifier: string, modelKey: string): ServerFailure =>
+  failure(`Model "${identifier}" does not support images`, {
+    cause: `${modelKey} is not a vision model`,
+    suggestion: "Send the image to a vision model (one whose info says vision: true), or remove it from the chat."
+  })

@@ -220,26 +220,3 @@ export const effectiveLoadConfig = (
   merged.set(contextLengthKey(model.type), { key: contextLengthKey(model.type), value: contextLength })
   return { contextLength, config: { fields: [...merged.values()] } }
 }
-
-/** Model-key-like tokens for the simulated `tokenize` (stable, not a real tokenizer). */
-export const simulatedTokens = (input: string): ReadonlyArray<number> => {
-  const pieces = input.match(/\w+|[^\s\w]/g) ?? []
-  return pieces.map((piece) => {
-    let hash = 17
-    for (let i = 0; i < piece.length; i++) hash = (hash * 31 + piece.charCodeAt(i)) % 50_000
-    return hash
-  })
-}
-
-/** A stable, unit-length pseudo embedding (768 dimensions, like nomic-embed-text). */
-export const simulatedEmbedding = (input: string): ReadonlyArray<number> => {
-  let seed = 2166136261
-  for (let i = 0; i < input.length; i++) seed = Math.imul(seed ^ input.charCodeAt(i), 16777619) >>> 0
-  const vector: Array<number> = []
-  for (let i = 0; i < 768; i++) {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0
-    vector.push(seed / 4294967296 - 0.5)
-  }
-  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0)) || 1
-  return vector.map((x) => x / norm)
-}

@@ -17,6 +17,7 @@ import type { AuthPacket } from "../../internal/protocol/messages.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { SerializedError } from "../../internal/protocol/serializedError.js"
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
+import type { StoredFile } from "./files.js"
 import { identifierAlreadyExists, type ServerFailure } from "./errors.js"
 import { allocateIdentifier, effectiveLoadConfig, type InstanceRecord, matchesQuery } from "./models.js"
 
@@ -47,6 +48,8 @@ export interface ResolvedOptions {
   readonly progressSteps: number
   readonly jitAutoEvict: boolean
   readonly version: { readonly version: string; readonly build: number }
+  /** Embedding dimension by model key (embedding models only). */
+  readonly embeddingDimensions: ReadonlyMap<string, number>
 }
 
 /** Scripted faults; each one-shot fault is consumed by the first operation it applies to. */
@@ -66,6 +69,9 @@ export class SimState {
   readonly traffic: Array<TrafficEntry> = []
   readonly connections = new Map<number, ConnectionEntry>()
   readonly guestPasskeys = new Map<string, string>()
+  /** Uploaded files by identifier, oldest first. */
+  readonly files = new Map<string, StoredFile>()
+  fileSequence = 0
   /** JIT loads in progress, by `<domain>/<requested identifier>`: what a concurrent `getOrLoad` waits for. */
   readonly pendingJit = new Map<string, Deferred.Deferred<InstanceRecord | null>>()
   nextConnectionId = 1
