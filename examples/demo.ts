@@ -37,6 +37,18 @@ const tour = Effect.gen(function*() {
   const info = yield* llm.handle.getInfo
   yield* Console.log(`  loaded as "${llm.handle.identifier}", context ${info.contextLength} tokens, idle TTL ${info.ttlMs} ms`)
 
+  yield* step("Ask it something: the answer streams in token by token")
+  process.stdout.write("  ")
+  yield* llm.handle.respondStream("In one sentence, what is LM Studio?", { config: { maxTokens: 40 } }).pipe(
+    Stream.runForEach((event) =>
+      event._tag === "Fragment"
+        ? Effect.sync(() => process.stdout.write(event.content))
+        : event._tag === "Result"
+        ? Console.log(`\n  (${event.result.stats.predictedTokensCount} tokens, ${event.result.stats.stopReason})`)
+        : Effect.void
+    )
+  )
+
   yield* step("Any loaded LLM (Lms.llm() with no key) is the one we just loaded")
   yield* Console.log(`  ${(yield* Lms.llm()).identifier}`)
 

@@ -22,7 +22,7 @@ import * as Domains from "./internal/domains.js"
 import * as FilesNamespace from "./internal/inference/files.js"
 import { validateBaseUrl } from "./internal/baseUrl.js"
 import { DEFAULT_DISCOVERY_PORTS, discover } from "./internal/discovery.js"
-import * as ModelNamespace from "./internal/modelNamespace.js"
+import * as ModelNamespace from "./internal/models/namespace.js"
 import * as Port from "./internal/port.js"
 import { withClientSpan } from "./internal/tracing.js"
 import * as Validate from "./internal/validate.js"
@@ -179,7 +179,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
 
   const rawDownloaded = systemPort.call("listDownloadedModels").pipe(
     Effect.flatMap((result) =>
-      Effect.mapError(decodeModels(result), () => new ProtocolError({ endpoint: "listDownloadedModels", detail: "expected an array" }))
+      Effect.mapError(decodeModels(result), (e) => ProtocolError.fromParseError(e, { endpoint: "listDownloadedModels", redact: systemPort.redact }))
     )
   )
 
@@ -194,14 +194,14 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
           })
         ),
         Effect.flatMap((models) =>
-          Effect.mapError(decodeInfos(models), (e) => new ProtocolError({ endpoint: "listDownloadedModels", detail: e.message }))
+          Effect.mapError(decodeInfos(models), (e) => ProtocolError.fromParseError(e, { endpoint: "listDownloadedModels", redact: systemPort.redact }))
         ),
         withClientSpan("LMStudio.system.listDownloadedModels")
       ),
     version: () =>
       systemPort.call("version").pipe(
         Effect.flatMap((result) =>
-          Effect.mapError(decodeVersion(result), (e) => new ProtocolError({ endpoint: "version", detail: e.message }))
+          Effect.mapError(decodeVersion(result), (e) => ProtocolError.fromParseError(e, { endpoint: "version", redact: systemPort.redact }))
         ),
         withClientSpan("LMStudio.system.version")
       )
@@ -215,8 +215,8 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
     releaseTimeout: CLOSE_GRACE,
     operations: { predictionInactivityTimeout: Duration.minutes(5), embedConcurrency: 16 }
   }
-  const llm = ModelNamespace.make(Domains.llm, llmPort, filesPort, rawDownloaded, defaults, scope)
-  const embedding = ModelNamespace.make(Domains.embedding, embeddingPort, filesPort, rawDownloaded, defaults, scope)
+  const llm = yield* ModelNamespace.make(Domains.llm, llmPort, filesPort, rawDownloaded, defaults, scope)
+  const embedding = yield* ModelNamespace.make(Domains.embedding, embeddingPort, filesPort, rawDownloaded, defaults, scope)
   // Runs before the sockets close (finalizers run in reverse): if the client closes while scopes
   // still own loaded instances, unload those instead of leaving them behind.
   yield* Effect.addFinalizer(() =>

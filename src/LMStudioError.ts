@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import type * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as ServerText from "./internal/serverText.js"
 
 /**
  * Identifies every lmstudio-effect error.
@@ -43,7 +45,9 @@ export class ConnectionError extends Schema.TaggedError<ConnectionError>("lmstud
     reason: Schema.Literal("Unreachable", "OpenTimeout", "Closed", "KeepAliveTimeout", "ClientClosed"),
     url: Schema.String,
     tried: Schema.optional(Schema.Array(Schema.String)),
-    detail: Schema.optional(Schema.String)
+    detail: Schema.optional(Schema.String),
+    /** The underlying error (e.g. the socket's), when there is one. */
+    cause: Schema.optional(Schema.Defect)
   }
 ) {
   /** @since 0.1.0 */
@@ -126,7 +130,8 @@ export class ModelNotFoundError
     title: Schema.String,
     query: Schema.optional(Schema.String),
     suggestion: Schema.optional(Schema.String),
-    cause: Schema.optional(Schema.String),
+    /** The cause the server gave, if any. */
+    serverCause: Schema.optional(Schema.String),
     available: Schema.optional(Schema.Array(Schema.String)),
     displayData: Extra
   })
@@ -141,7 +146,7 @@ export class ModelNotFoundError
       this.available !== undefined && this.available.length > 0
         ? `Available: ${this.available.join(", ")}`
         : undefined,
-      this.cause,
+      this.serverCause,
       this.suggestion
     )
   }
@@ -173,7 +178,8 @@ export class IdentifierInUseError
 }
 
 /**
- * LM Studio reported an error that has no more specific type. Everything the server said is kept.
+ * LM Studio reported an error that has no more specific type. Everything the server said is kept
+ * (each string bounded in length, structured data in depth and size).
  *
  * @since 0.1.0
  * @category errors
@@ -181,7 +187,8 @@ export class IdentifierInUseError
 export class ServerError extends Schema.TaggedError<ServerError>("lmstudio-effect/ServerError")("ServerError", {
   endpoint: Schema.String,
   title: Schema.String,
-  cause: Schema.optional(Schema.String),
+  /** The cause the server gave, if any. */
+  serverCause: Schema.optional(Schema.String),
   suggestion: Schema.optional(Schema.String),
   displayData: Extra,
   errorData: Extra
@@ -193,7 +200,7 @@ export class ServerError extends Schema.TaggedError<ServerError>("lmstudio-effec
   override get message(): string {
     return lines(
       `LM Studio failed "${this.endpoint}": ${this.title}`,
-      this.cause !== undefined ? `Cause: ${this.cause}` : undefined,
+      this.serverCause !== undefined ? `Cause: ${this.serverCause}` : undefined,
       this.suggestion !== undefined ? `Suggestion: ${this.suggestion}` : undefined
     )
   }
@@ -219,6 +226,23 @@ export class ProtocolError extends Schema.TaggedError<ProtocolError>("lmstudio-e
       `LM Studio sent a malformed message${this.endpoint !== undefined ? ` for "${this.endpoint}"` : ""}: ${this.detail}`,
       "Make sure LM Studio is up to date; if it is, please report this to lmstudio-effect."
     )
+  }
+
+  /**
+   * The error for server data that failed its schema: where, what was expected and a short
+   * preview of what came (bounded whatever the data; `redact` removes secrets from the preview).
+   *
+   * @since 0.1.0
+   */
+  static fromParseError(
+    error: ParseResult.ParseError,
+    options?: { readonly endpoint?: string | undefined; readonly redact?: ((text: string) => string) | undefined }
+  ): ProtocolError {
+    const server = options?.redact === undefined ? ServerText.unscrubbed : ServerText.make(options.redact)
+    return new ProtocolError({
+      detail: ServerText.describeParseError(error, server),
+      ...(options?.endpoint === undefined ? {} : { endpoint: options.endpoint })
+    })
   }
 }
 
@@ -271,6 +295,103 @@ export class LoadTimeoutError
 }
 
 /**
+ * LM Studio ended a prediction with `stopReason` `"failed"` (an error while generating) or
+ * `"modelUnloaded"` (the instance was unloaded mid-prediction). The text generated so far is on
+ * `content`; it is not a whole answer.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PredictionFailedError
+  extends Schema.TaggedError<PredictionFailedError>("lmstudio-effect/PredictionFailedError")("PredictionFailedError", {
+    /** The instance that was predicting. */
+    identifier: Schema.String,
+    stopReason: Schema.Literal("failed", "modelUnloaded"),
+    /** What was generated before the prediction ended. */
+    content: Schema.String
+  })
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    return this.stopReason === "modelUnloaded"
+      ? lines(
+        `The model "${this.identifier}" was unloaded while it was predicting; the answer is incomplete ` +
+          `(${this.content.length} characters were generated).`,
+        "Load the model again (client.llm.model(key)) and retry."
+      )
+      : lines(
+        `LM Studio failed while "${this.identifier}" was predicting; the answer is incomplete ` +
+          `(${this.content.length} characters were generated).`,
+        "Check LM Studio's logs (out of memory, a crashed engine), then retry."
+      )
+  }
+}
+
+/**
+ * A prediction produced no packet (no progress, no token) for longer than its
+ * `predictionInactivityTimeout`. It was cancelled; the text generated so far is on `content`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class PredictionTimeoutError
+  extends Schema.TaggedError<PredictionTimeoutError>("lmstudio-effect/PredictionTimeoutError")(
+    "PredictionTimeoutError",
+    {
+      identifier: Schema.String,
+      inactivityMillis: Schema.Number,
+      /** What was generated before the prediction stalled. */
+      content: Schema.String
+    }
+  )
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    return lines(
+      `The prediction of "${this.identifier}" produced nothing for ${this.inactivityMillis} ms and was cancelled.`,
+      "LM Studio may be stuck or overloaded; check its logs, or raise `predictionInactivityTimeout` " +
+        "(per call, or on the client) for very long prompts."
+    )
+  }
+}
+
+/**
+ * A structured prediction's answer is not valid JSON, or does not match the requested Schema.
+ * The model's raw answer is on `content`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StructuredOutputError
+  extends Schema.TaggedError<StructuredOutputError>("lmstudio-effect/StructuredOutputError")("StructuredOutputError", {
+    identifier: Schema.String,
+    /** The model's raw answer. */
+    content: Schema.String,
+    /** Why it was rejected. */
+    detail: Schema.String
+  })
+{
+  /** @since 0.2.0 */
+  readonly [TypeId]: TypeId = TypeId
+
+  /** @since 0.2.0 */
+  override get message(): string {
+    const shown = this.content.length > 200 ? `${this.content.slice(0, 200)}…` : this.content
+    return lines(
+      `The structured answer of "${this.identifier}" does not match the requested schema: ${this.detail}`,
+      `Answer: ${JSON.stringify(shown)}`,
+      "If it was cut short (maxTokens, cancellation), allow more tokens; otherwise simplify the schema."
+    )
+  }
+}
+
+/**
  * Any lmstudio-effect error.
  *
  * @since 0.1.0
@@ -285,6 +406,9 @@ export type LMStudioError =
   | ProtocolError
   | InvalidArgumentError
   | LoadTimeoutError
+  | PredictionFailedError
+  | PredictionTimeoutError
+  | StructuredOutputError
 
 /**
  * Schema of the error union, for serialising errors across process boundaries.
@@ -300,7 +424,10 @@ export const LMStudioError = Schema.Union(
   ServerError,
   ProtocolError,
   InvalidArgumentError,
-  LoadTimeoutError
+  LoadTimeoutError,
+  PredictionFailedError,
+  PredictionTimeoutError,
+  StructuredOutputError
 )
 
 /**

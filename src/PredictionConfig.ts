@@ -26,6 +26,8 @@ import {
 } from "./internal/configSchema.js"
 import type { InvalidArgumentError } from "./LMStudioError.js"
 
+const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(expecting("an object"))
+
 const literals = <const L extends ReadonlyArray<string>>(...values: L) =>
   Schema.Literal(...values).pipe(expecting(oneOf(values)))
 
@@ -57,7 +59,7 @@ export const StructuredOutputSetting = struct({
   /** The kind of constraint. */
   type: literals("none", "json", "gbnf"),
   /** The JSON Schema the output must satisfy (with `type: "json"`). */
-  jsonSchema: exact(Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(expecting("a JSON Schema object"))),
+  jsonSchema: exact(JsonObject.pipe(expecting("a JSON Schema object"))),
   /** The GBNF grammar the output must follow (with `type: "gbnf"`). */
   gbnfGrammar: exact(Str)
 }, `an object { type: "none" | "json" | "gbnf", jsonSchema?, gbnfGrammar? }`).annotations({
@@ -68,8 +70,6 @@ export const StructuredOutputSetting = struct({
  * @category models
  */
 export type StructuredOutputSetting = typeof StructuredOutputSetting.Type
-
-const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown }).pipe(expecting("an object"))
 
 /**
  * A tool the model may call, in the OpenAI-style function form.

@@ -105,3 +105,17 @@ export * as ModelNamespace from "./ModelNamespace.js"
  * @since 0.1.0
  */
 export * as LMStudioError from "./LMStudioError.js"
+
+/**
+ * Conversations: the immutable `Chat` value and its messages.
+ *
+ * @since 0.2.0
+ */
+export * as Chat from "./Chat.js"
+
+/**
+ * Prediction results and events (`PredictionResult`, `PredictionEvent`, stats).
+ *
+ * @since 0.2.0
+ */
+export * as Prediction from "./Prediction.js"

@@ -2,12 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type { KVConfigField } from "../src/internal/protocol/kvConfig.js"
 import {
-  type EmbeddingLoadConfig,
   embeddingConfigFromKVConfig,
   embeddingConfigToKVFields,
-  type LlmLoadConfig,
   llmConfigFromKVConfig,
-  llmConfigToKVFields,
+  llmConfigToKVFields
+} from "../src/internal/protocol/loadConfigKV.js"
+import {
+  EmbeddingLoadConfig,
+  LlmLoadConfig,
   type PromptTemplate,
   validateEmbeddingLoadConfig,
   validateLlmLoadConfig
@@ -162,6 +164,19 @@ describe("LoadConfig", () => {
 
     it("maps a config with every field to the exact keys, in the official client's order", () => {
       assert.deepStrictEqual(llmConfigToKVFields(fullLlm), fullLlmFields)
+    })
+
+    it("has a KV field for every field of the Schema", () => {
+      for (const name of Object.keys(LlmLoadConfig.from.fields)) {
+        const value = fullLlm[name as keyof LlmLoadConfig]
+        assert.isDefined(value, `fullLlm sets ${name}`)
+        assert.isNotEmpty(llmConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
+      for (const name of Object.keys(EmbeddingLoadConfig.fields)) {
+        const value = fullEmbedding[name as keyof EmbeddingLoadConfig]
+        assert.isDefined(value, `fullEmbedding sets ${name}`)
+        assert.isNotEmpty(embeddingConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
     })
 
     const table: ReadonlyArray<readonly [string, LlmLoadConfig, ReadonlyArray<KVConfigField>]> = [

@@ -4,7 +4,7 @@ import { LMStudioClient as Official200 } from "@lmstudio/sdk-2"
 import * as Effect from "effect/Effect"
 import type { KVConfigField } from "../src/internal/protocol/kvConfig.js"
 import { predictionConfigFromKV, predictionConfigToKVFields } from "../src/internal/protocol/predictionConfigKV.js"
-import { type PredictionConfig, validatePredictionConfig } from "../src/PredictionConfig.js"
+import { PredictionConfig, validatePredictionConfig } from "../src/PredictionConfig.js"
 import { acceptAll, listen } from "./support/scriptedServer.js"
 
 const P = "llm.prediction."
@@ -105,10 +105,10 @@ interface OfficialClient {
 type OfficialConstructor = new(options: { baseUrl: string; logger: typeof silent }) => OfficialClient
 
 /**
- * The prediction-config fields an official client sends for `respond("hi", config)`, captured by
- * a loopback server that answers the `predict` channel with an error.
+ * The `predict` frame an official client sends for `respond("hi", config)` (if any), captured by
+ * a loopback server that answers the channel with an error.
  */
-const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =>
+const officialPredictFrame = (Client: OfficialConstructor, config: PredictionConfig) =>
   Effect.gen(function*() {
     const server = yield* listen(acceptAll((peer, frame) => {
       const f = frame as { type?: string; channelId?: number }
@@ -126,9 +126,14 @@ const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =
         await client[Symbol.asyncDispose]()
       }
     })
-    const create = server.received.map((r) => r.frame as { endpoint?: string }).find((f) => f.endpoint === "predict") as
+    return server.received.map((r) => r.frame as { endpoint?: string }).find((f) => f.endpoint === "predict") as
       | { creationParameter: { predictionConfigStack: { layers: Array<{ config: { fields: Array<KVConfigField> } }> } } }
       | undefined
+  })
+
+/** The prediction-config fields of that frame (one `apiOverride` layer). */
+const officialFields = (Client: OfficialConstructor, config: PredictionConfig) =>
+  Effect.map(officialPredictFrame(Client, config), (create) => {
     assert.isDefined(create, "the official client opened a predict channel")
     const layers = create!.creationParameter.predictionConfigStack.layers
     assert.strictEqual(layers.length, 1)
@@ -145,6 +150,14 @@ describe("PredictionConfig", () => {
       assert.deepStrictEqual(predictionConfigToKVFields(configFull), configFullFields)
     })
 
+    it("has a KV field for every field of the Schema", () => {
+      for (const name of Object.keys(PredictionConfig.fields)) {
+        const value = configFull[name as keyof PredictionConfig]
+        assert.isDefined(value, `configFull sets ${name}`)
+        assert.isNotEmpty(predictionConfigToKVFields({ [name]: value }), `${name} is sent`)
+      }
+    })
+
     it.scopedLive("sends the same fields, in the same order, as @lmstudio/sdk 1.5.0", () =>
       Effect.gen(function*() {
         const ours = predictionConfigToKVFields(yield* validatePredictionConfig(config150))
@@ -158,6 +171,15 @@ describe("PredictionConfig", () => {
         const ours = predictionConfigToKVFields(yield* validatePredictionConfig(configFull))
         const theirs = yield* officialFields(Official200 as unknown as OfficialConstructor, configFull)
         assert.deepStrictEqual(ours, theirs)
+      }))
+
+    it.scopedLive("the official clients refuse maxTokens -1 before sending anything (so ours sends it unchecked)", () =>
+      Effect.gen(function*() {
+        for (const Client of [Official150, Official200]) {
+          const frame = yield* officialPredictFrame(Client as unknown as OfficialConstructor, { maxTokens: -1 })
+          assert.isUndefined(frame)
+        }
+        assert.deepStrictEqual(predictionConfigToKVFields({ maxTokens: -1 }), predictionConfigToKVFields({ maxTokens: false }))
       }))
 
     const checkboxes: ReadonlyArray<readonly [string, PredictionConfig, KVConfigField]> = [

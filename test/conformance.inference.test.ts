@@ -1,5 +1,5 @@
 /**
- * embed / tokenize / countTokens: lmstudio-effect sends the same frames as the official
+ * embed / tokenize / countTokens / image uploads: lmstudio-effect sends the same frames as the official
  * `@lmstudio/sdk@1.5.0`, frame for frame (instance references, which the simulator draws at
  * random, are compared by position).
  */
@@ -9,6 +9,9 @@ import * as Effect from "effect/Effect"
 import { LMStudioClient } from "../src/index.js"
 import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, NOMIC } from "./support/harness.js"
+
+const DOT_PNG_BASE64 =
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -38,7 +41,7 @@ const framesByNamespace = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
 const gpu = { mainGpu: 1, splitStrategy: "favorMainGpu" } as const
 
 describe("the same frames as the official client (inference RPCs)", () => {
-  it.scopedLive("embed one and many, tokenize one and many, countTokens, on embedding and LLM handles", () =>
+  it.scopedLive("embed one and many, tokenize one and many, countTokens (embedding and LLM handles), an image upload", () =>
     Effect.gen(function*() {
       const oursSim = yield* LMStudioSimulator.make({ loadMs: 0 })
       const officialSim = yield* LMStudioSimulator.make({ loadMs: 0 })
@@ -51,6 +54,7 @@ describe("the same frames as the official client (inference RPCs)", () => {
       yield* embedding.tokenize("Chaos is a ladder.")
       yield* embedding.tokenize(texts)
       yield* embedding.countTokens("Chaos is a ladder.")
+      yield* client.files.prepareImage({ name: "dot.png", base64: DOT_PNG_BASE64 })
       const llm = yield* client.llm.loadNewInstance(LLAMA, { config: { gpu } })
       const ourTokens = yield* llm.tokenize(texts)
       const ourCount = yield* llm.countTokens("Chaos is a ladder.")
@@ -64,6 +68,7 @@ describe("the same frames as the official client (inference RPCs)", () => {
           await model.tokenize("Chaos is a ladder.")
           await model.tokenize(texts)
           await model.countTokens("Chaos is a ladder.")
+          await official.files.prepareImageBase64("dot.png", DOT_PNG_BASE64)
           const llm = await official.llm.load(LLAMA, { config: { gpu } })
           const tokens = await llm.tokenize(texts)
           const count = await llm.countTokens("Chaos is a ladder.")
@@ -80,6 +85,7 @@ describe("the same frames as the official client (inference RPCs)", () => {
         assert.deepStrictEqual(ours[namespace], official[namespace], `frames on /${namespace}`)
       }
       assert.strictEqual(ours.embedding?.length, 1 + 1 + 3 + 1 + 3 + 1)
+      assert.strictEqual(ours.files?.length, 1)
       // Same server behaviour, same answers.
       assert.deepStrictEqual(ourVector, theirs.vector)
       assert.deepStrictEqual(ourVectors, theirs.vectors)

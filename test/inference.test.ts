@@ -33,7 +33,7 @@ describe("guide: embeddings", () => {
     Effect.gen(function*() {
       const { client, sim } = yield* setup()
       const model = yield* client.embedding.model(NOMIC)
-      const vector = yield* model.embed("Chaos is a ladder.")
+      const vector: ReadonlyArray<number> = yield* model.embed("Chaos is a ladder.")
       assert.strictEqual(vector.length, 768)
       assert.closeTo(norm(vector), 1, 1e-9)
       assert.deepStrictEqual(yield* model.embed("Chaos is a ladder."), vector)
@@ -49,7 +49,7 @@ describe("guide: embeddings", () => {
       const { client } = yield* setup()
       const model = yield* client.embedding.model(NOMIC)
       const texts = ["The cat sat on the mat.", "Stocks fell sharply today.", "A kitten sleeps on a rug.", "x"]
-      const vectors = yield* model.embed(texts)
+      const vectors: ReadonlyArray<ReadonlyArray<number>> = yield* model.embed(texts)
       assert.strictEqual(vectors.length, texts.length)
       for (let i = 0; i < texts.length; i++) {
         assert.deepStrictEqual(vectors[i], yield* model.embed(texts[i]!), `vector ${i}`)
@@ -167,7 +167,8 @@ describe("guide: tokenization", () => {
       const tokens = yield* model.tokenize("Chaos is a ladder.")
       const count = yield* model.countTokens("Chaos is a ladder.")
       assert.isAbove(count, 0)
-      assert.isTrue(tokens.length >= count)
+      // Like nomic-embed-text in LM Studio: tokenize adds the begin/end markers, countTokens does not.
+      assert.strictEqual(tokens.length, count + 2)
       assert.deepStrictEqual(yield* model.tokenize(["Chaos is a ladder."]), [tokens])
       const onEmbedding = (yield* sim.traffic).filter((e) =>
         e.direction === "in" && e.namespace === "embedding" && (e.frame as Frame).type === "rpcCall"
@@ -315,6 +316,23 @@ describe("guide: images (client.files.prepareImage)", () => {
         assert.strictEqual(error.field, field, JSON.stringify(input))
       }
       assert.deepStrictEqual(uploadFrames(), [])
+    }))
+})
+
+describe("guide: images against the simulator", () => {
+  it.scopedLive("an uploaded PNG is an image with a server-chosen identifier; text is text/plain", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      const image = yield* client.files.prepareImage({ name: "dot.png", data: DOT_PNG })
+      assert.strictEqual(image.type, "image")
+      assert.strictEqual(image.sizeBytes, DOT_PNG.length)
+      assert.notInclude(image.identifier, "/")
+      const again = yield* client.files.prepareImage({ name: "dot.png", base64: DOT_PNG_BASE64 })
+      assert.notStrictEqual(again.identifier, image.identifier, "every upload gets its own identifier")
+      const text = yield* client.files.prepareImage({ name: "notes.txt", data: new TextEncoder().encode("hello") })
+      assert.strictEqual(text.type, "text/plain")
+      const onFiles = (yield* sim.traffic).filter((e) => e.direction === "in" && e.namespace === "files" && (e.frame as Frame).type === "rpcCall")
+      assert.strictEqual(onFiles.length, 3)
     }))
 })
 

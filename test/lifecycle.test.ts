@@ -9,7 +9,11 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as Option from "effect/Option"
+import { LMStudioClient } from "../src/index.js"
+import { defaultCatalog } from "../src/testing/index.js"
 import { LLAMA, loadedIds, NOMIC, QWEN, sent, settle, setup } from "./support/harness.js"
+import { acceptAll, listen, type Peer } from "./support/scriptedServer.js"
 
 describe("scoped resources", () => {
   it.scopedLive("loadNewInstanceScoped unloads on success, failure and interruption", () =>
@@ -198,23 +202,68 @@ describe("beyond the official clients", () => {
       assert.strictEqual(handle.identifier, LLAMA)
       assert.deepStrictEqual(yield* loadedIds(sim), [LLAMA])
     }))
+})
 
-  it.scopedLive("a load that stops making progress fails with LoadTimeoutError and is cancelled", () =>
+/**
+ * A scripted server that answers a load's `channelCreate` with `resolved` only, then sends what
+ * the test tells it to; it ends the channel with an error on `cancel`, as LM Studio does.
+ */
+const silentLoadServer = Effect.gen(function*() {
+  const opened = yield* Deferred.make<{ readonly peer: Peer; readonly channelId: number }>()
+  const server = yield* listen(acceptAll((peer, frame) => {
+    const f = frame as { type?: string; channelId: number; message?: { type?: string } }
+    if (f.type === "channelCreate") {
+      peer.send({ type: "channelSend", channelId: f.channelId, message: { type: "resolved", info: LLAMA_INFO } })
+      Effect.runSync(Deferred.succeed(opened, { peer, channelId: f.channelId }))
+    }
+    if (f.type === "channelSend" && f.message?.type === "cancel") {
+      peer.send({ type: "channelError", channelId: f.channelId, error: { title: "Model loading was cancelled" } })
+    }
+  }))
+  const client = yield* LMStudioClient.make({ baseUrl: server.url })
+  return { server, client, opened: Deferred.await(opened) }
+})
+
+const LLAMA_INFO = (() => {
+  const info = defaultCatalog.find((m) => m.modelKey === LLAMA)
+  if (info === undefined) throw new Error("the default catalog has no " + LLAMA)
+  return info
+})()
+
+describe("load inactivity (TestClock)", () => {
+  it.scoped("a load that stops making progress fails with LoadTimeoutError and is cancelled", () =>
     Effect.gen(function*() {
-      const { client, sim } = yield* setup()
-      yield* sim.faults.hang("loadModel")
-      const error = yield* Effect.flip(client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "150 millis" }))
+      const { client, opened, server } = yield* silentLoadServer
+      const load = yield* Effect.fork(client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "150 millis" }))
+      yield* opened
+      yield* TestClock.adjust("149 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(load)), "still loading just before the limit")
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Effect.flip(Fiber.join(load))
       assert.strictEqual(error._tag, "LoadTimeoutError")
       assert.include(error.message, LLAMA)
-      const cancels = (yield* sent(sim, "channelSend")).filter((f) => (f.message as { type?: string }).type === "cancel")
+      const cancels = server.received.filter(({ frame }) => (frame as { message?: { type?: string } }).message?.type === "cancel")
       assert.strictEqual(cancels.length, 1)
     }))
 
-  it.scopedLive("progress resets the inactivity timer", () =>
+  it.scoped("progress resets the inactivity timer", () =>
     Effect.gen(function*() {
-      // A packet every 50 ms for 1.2 s: the whole load takes three times the 400 ms timeout.
-      const { client } = yield* setup({ loadMs: 1200, progressSteps: 24 })
-      const model = yield* client.llm.loadNewInstance(LLAMA, { loadInactivityTimeout: "400 millis" })
+      const { client, opened } = yield* silentLoadServer
+      const progressed = yield* Deferred.make<void>()
+      const load = yield* Effect.fork(client.llm.loadNewInstance(LLAMA, {
+        loadInactivityTimeout: "400 millis",
+        onProgress: (p) => p === 0.5 ? Deferred.succeed(progressed, undefined) : Effect.void
+      }))
+      const { channelId, peer } = yield* opened
+      yield* TestClock.adjust("300 millis")
+      peer.send({ type: "channelSend", channelId, message: { type: "progress", progress: 0.5 } })
+      yield* Deferred.await(progressed)
+      yield* TestClock.adjust("300 millis") // 600 ms since the start, 300 since the last packet
+      assert.isTrue(Option.isNone(yield* Fiber.poll(load)), "still loading")
+      const info = { ...LLAMA_INFO, identifier: LLAMA, instanceReference: "ref-1", contextLength: 4096, maxContextLength: 131072, trainedForToolUse: false, vision: false }
+      peer.send({ type: "channelSend", channelId, message: { type: "success", info } })
+      peer.send({ type: "channelClose", channelId })
+      const model = yield* Fiber.join(load)
       assert.strictEqual(model.identifier, LLAMA)
     }))
 })

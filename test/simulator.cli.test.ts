@@ -94,17 +94,18 @@ describe("lmstudio-simulator CLI", () => {
 
   it.effect("parses options and rejects bad input with clear messages and exit codes", () =>
     Effect.gen(function*() {
-      assert.deepStrictEqual(yield* parseCli([]), { port: 1234, loadMs: 200 })
+      assert.deepStrictEqual(yield* parseCli([]), { port: 1234, loadMs: 200, tokenMs: 5 })
       assert.strictEqual(yield* parseCli(["--help"]), "help")
       assert.deepStrictEqual(
-        yield* parseCli(["--port", "0", "--host", "0.0.0.0", "--load-ms", "5", "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"]),
-        { port: 0, loadMs: 5, host: "0.0.0.0", apiToken: "sk-lm-AbCd1234:0123456789abcdefGHIJ" }
+        yield* parseCli(["--port", "0", "--host", "0.0.0.0", "--load-ms", "5", "--token-ms", "0", "--api-token", "sk-lm-AbCd1234:0123456789abcdefGHIJ"]),
+        { port: 0, loadMs: 5, tokenMs: 0, host: "0.0.0.0", apiToken: "sk-lm-AbCd1234:0123456789abcdefGHIJ" }
       )
       const failure = (argv: ReadonlyArray<string>) => Effect.flip(parseCli(argv))
       const badToken = yield* failure(["--api-token", "sk-lm-short:key"])
       assert.strictEqual(badToken.exitCode, 2)
       assert.include(badToken.message, "--api-token must look like")
       assert.include((yield* failure(["--port", "70000"])).message, "--port must be an integer")
+      assert.include((yield* failure(["--token-ms", "fast"])).message, "--token-ms must be an integer")
       assert.include((yield* failure(["--bogus"])).message, "Unknown option '--bogus'")
 
       const dir = mkdtempSync(join(tmpdir(), "lmstudio-sim-"))

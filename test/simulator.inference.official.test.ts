@@ -24,6 +24,7 @@ interface OfficialModel {
   countTokens(text: string): Promise<number>
 }
 interface OfficialLlm extends OfficialModel {
+  readonly modelKey: string
   getContextLength(): Promise<number>
   applyPromptTemplate(
     history: string | Array<{ role: "system" | "user" | "assistant"; content: string }>,
@@ -149,6 +150,26 @@ for (const [version, { make: makeClient, templateWithImage }] of versions) {
         // The documented "does it fit" recipe works end to end.
         const count = yield* run(() => llm.countTokens(formatted))
         assert.isBelow(count, yield* run(() => llm.getContextLength()))
+        yield* assertClientHappy(sim)
+      }))
+
+    it.scopedLive("model(key): a typo or a fragment is refused with the model keys to choose from", () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup
+        for (const key of ["llama-3.2-1b-instruc", "qwen"]) {
+          const message = yield* Effect.flip(Effect.tryPromise(() => client.llm.model(key)))
+          const text = String(message.error)
+          assert.include(text, key)
+          assert.include(text, LLAMA) // the keys available, not file paths
+          assert.notInclude(text, ".gguf")
+        }
+        const ambiguous = String((yield* Effect.flip(Effect.tryPromise(() => client.llm.model("lmstudio-community/qwen2")))).error)
+        assert.include(ambiguous, "qwen2.5-7b-instruct")
+        assert.include(ambiguous, VISION)
+        assert.deepStrictEqual(yield* sim.loaded, [])
+        // The publisher/model form LM Studio's own test suites use still works.
+        const byPath = yield* run(() => client.llm.model("hugging-quants/llama-3.2-1b-instruct"))
+        assert.strictEqual(byPath.modelKey, LLAMA)
         yield* assertClientHappy(sim)
       }))
 

@@ -129,6 +129,20 @@ describe("simulator inference RPCs", () => {
       assert.isTrue(noSystem.endsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"))
     }))
 
+  it.scopedLive("a query identifier matches the identifier, the model key or a case-insensitive path prefix", () =>
+    Effect.gen(function*() {
+      const { embedding, llm } = yield* setup()
+      const count = (client: RawClient, identifier: string) =>
+        call(client, callId++, "countTokens", { specifier: byKey(identifier), inputString: "a b" })
+      for (const identifier of [LLAMA, "hugging-quants/llama-3.2-1b-instruct", "HUGGING-QUANTS/Llama-3.2-1B-Instruct-Q8_0-GGUF"]) {
+        assert.deepStrictEqual((yield* count(llm, identifier)).result, { tokenCount: 2 }, identifier)
+      }
+      assert.lengthOf(yield* embedOf(embedding, "x", "nomic-ai/nomic-embed-text-v1.5"), 768)
+      for (const identifier of ["llama", "llama-3.2-1b-instruc", "hugging-quants/llama-3.2-1b-instruct-q4"]) {
+        assert.strictEqual((yield* count(llm, identifier)).error.displayData.code, "generic.noModelMatchingQuery", identifier)
+      }
+    }))
+
   it.scopedLive("a gone or unknown instance fails at once with noModelMatchingQuery; bad parameters get an rpcError", () =>
     Effect.gen(function*() {
       const { embedding, llm, sim } = yield* setup()

@@ -71,6 +71,7 @@ const identifiers = (handles: ReadonlyArray<{ identifier: string }>) => handles.
 const LLAMA = "llama-3.2-1b-instruct"
 const QWEN = "qwen2.5-7b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
+const R1 = "deepseek-r1-distill-qwen-1.5b"
 
 describe("official @lmstudio/sdk 1.5.0 against the simulator", () => {
   it.scopedLive("llm.model() returns any loaded model, and fails when none is loaded", () =>
@@ -257,8 +258,8 @@ describe("official @lmstudio/sdk 1.5.0 against the simulator", () => {
       const all = yield* run(() => client.system.listDownloadedModels())
       const llms = yield* run(() => client.system.listDownloadedModels("llm"))
       const embeddings = yield* run(() => client.system.listDownloadedModels("embedding"))
-      assert.deepStrictEqual(all.map((m) => m.modelKey), [LLAMA, QWEN, "qwen2-vl-2b-instruct", NOMIC])
-      assert.deepStrictEqual(llms.map((m) => m.modelKey), [LLAMA, QWEN, "qwen2-vl-2b-instruct"])
+      assert.deepStrictEqual(all.map((m) => m.modelKey), [LLAMA, QWEN, "qwen2-vl-2b-instruct", R1, NOMIC])
+      assert.deepStrictEqual(llms.map((m) => m.modelKey), [LLAMA, QWEN, "qwen2-vl-2b-instruct", R1])
       assert.deepStrictEqual(embeddings.map((m) => m.modelKey), [NOMIC])
       assert.strictEqual(all[0]?.path, "hugging-quants/Llama-3.2-1B-Instruct-Q8_0-GGUF/llama-3.2-1b-instruct-q8_0.gguf")
       yield* assertClientHappy(sim)
@@ -333,7 +334,7 @@ describe("official @lmstudio/sdk 1.5.0 against the simulator", () => {
         })
         const model = yield* run(() => client.llm.load(LLAMA))
         assert.strictEqual(model.identifier, LLAMA)
-        assert.lengthOf(yield* run(() => client.system.listDownloadedModels()), 4)
+        assert.lengthOf(yield* run(() => client.system.listDownloadedModels()), 5)
         yield* assertClientHappy(sim)
       }))
 

@@ -388,19 +388,47 @@ describe("LMStudioSimulator", () => {
         assert.deepStrictEqual((yield* sim.loaded).map((i) => i.identifier), ["shared"])
       }))
 
-    it.scopedLive("resolves keys, paths, repo prefixes and case-insensitive fragments; reports ambiguity", () =>
+    it.scopedLive("resolves keys, paths and case-insensitive path prefixes, nothing looser; reports ambiguity", () =>
       Effect.gen(function*() {
         const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
         const client = yield* connect(sim.url, "llm")
         const resolve = (key: string, id: number) =>
-          Effect.map(channel(client, id, "loadModel", load(key, { identifier: `i${id}` })), (f) => packets(f)[0])
+          Effect.map(channel(client, id, "loadModel", load(key, { identifier: `i${id}` })), (f) => f[0].type === "channelError" ? f[0] : packets(f)[0])
         assert.strictEqual((yield* resolve("lmstudio-community/Qwen2.5-7B-Instruct-GGUF/Qwen2.5-7B-Instruct-Q4_K_M.gguf", 0)).info.modelKey, QWEN)
         assert.strictEqual((yield* resolve("lmstudio-community/Qwen2-VL-2B-Instruct-GGUF", 1)).info.modelKey, "qwen2-vl-2b-instruct")
         assert.strictEqual((yield* resolve("hugging-quants/llama-3.2-1b-instruct", 2)).info.modelKey, LLAMA)
-        const ambiguous = yield* resolve("QWEN", 3)
+        // Several models share the prefix: loadModel loads the first and lists them all (§8.1).
+        const ambiguous = yield* resolve("lmstudio-community/qwen2", 3)
         assert.strictEqual(ambiguous.info.modelKey, QWEN)
         assert.deepStrictEqual(ambiguous.ambiguous, [QWEN, "qwen2-vl-2b-instruct"])
         assert.notProperty(yield* resolve(LLAMA, 4), "ambiguous")
+        // Fragments, typos and other casings of a key match nothing.
+        for (const [i, key] of ["QWEN", "qwen", "llama-3.2-1b-instruc", "LLAMA-3.2-1B-INSTRUCT", "llama"].entries()) {
+          const refused = yield* resolve(key, 10 + i)
+          assert.strictEqual(refused.type, "channelError", key)
+          assert.strictEqual(refused.error.displayData.code, "generic.pathNotFound", key)
+        }
+      }))
+
+    it.scopedLive("getOrLoad refuses a key matching several models, listing their model keys", () =>
+      Effect.gen(function*() {
+        const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
+        const client = yield* connect(sim.url, "llm")
+        const [downloaded] = yield* channel(client, 0, "getOrLoad", { identifier: "lmstudio-community/qwen2", loadConfigStack: EMPTY_STACK })
+        assert.strictEqual(downloaded.type, "channelError")
+        assert.strictEqual(downloaded.error.title, `Model key "lmstudio-community/qwen2" is ambiguous`)
+        assert.include(downloaded.error.suggestion, `${QWEN}, qwen2-vl-2b-instruct`)
+        assert.deepStrictEqual(downloaded.error.displayData.availablePathsSample, [QWEN, "qwen2-vl-2b-instruct"])
+        assert.deepStrictEqual(yield* sim.loaded, [])
+        // The same among loaded instances of different models; instances of one model are fine.
+        yield* sim.preload(QWEN)
+        yield* sim.preload("qwen2-vl-2b-instruct")
+        const [loaded] = yield* channel(client, 1, "getOrLoad", { identifier: "lmstudio-community/qwen2", loadConfigStack: EMPTY_STACK })
+        assert.strictEqual(loaded.error.title, `Model key "lmstudio-community/qwen2" is ambiguous`)
+        yield* sim.preload(LLAMA)
+        yield* sim.preload(LLAMA)
+        const same = yield* channel(client, 2, "getOrLoad", { identifier: "hugging-quants/llama-3.2-1b-instruct", loadConfigStack: EMPTY_STACK })
+        assert.strictEqual(packets(same)[0].info.identifier, LLAMA)
       }))
 
     it.scopedLive("unknown key → generic.pathNotFound; embedding key on /llm → generic.domainMismatch", () =>
@@ -412,7 +440,7 @@ describe("LMStudioSimulator", () => {
         assert.deepStrictEqual(missing.error.displayData, {
           code: "generic.pathNotFound",
           path: "no-such-model",
-          availablePathsSample: sim.catalog.map((m) => m.path),
+          availablePathsSample: [LLAMA, QWEN, "qwen2-vl-2b-instruct", "deepseek-r1-distill-qwen-1.5b"], // the model keys of the namespace
           totalModels: 4
         })
         const [wrong] = yield* channel(client, 1, "getOrLoad", { identifier: NOMIC, loadConfigStack: EMPTY_STACK })
@@ -593,6 +621,7 @@ describe("LMStudioSimulator", () => {
           ["llm", LLAMA],
           ["llm", QWEN],
           ["llm", "qwen2-vl-2b-instruct"],
+          ["llm", "deepseek-r1-distill-qwen-1.5b"],
           ["embedding", NOMIC]
         ])
         for (const model of downloaded.result) {

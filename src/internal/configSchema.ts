@@ -11,7 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as AST from "effect/SchemaAST"
 import * as Schema from "effect/Schema"
 import { InvalidArgumentError } from "../LMStudioError.js"
@@ -162,8 +162,14 @@ const firstLeaf = (
         for (const candidate of leaves) {
           if (candidate.path.length > best.path.length) best = candidate
         }
-        // No member got further than the union itself: the union's message says it best.
-        if (best.path.length === path.length && here !== undefined) best = { ...best, annotated: here }
+        // No member got further than the union itself: the union says it best (its message,
+        // or the list of its literals).
+        if (best.path.length === path.length) {
+          if (here !== undefined) best = { ...best, annotated: here }
+          else if (issue.ast.types.every(AST.isLiteral)) {
+            best = { path, leaf: new ParseResult.Type(issue.ast, issue.actual), annotated: undefined }
+          }
+        }
       }
       return best
     }

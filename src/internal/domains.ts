@@ -9,7 +9,9 @@ import * as LoadConfig from "../LoadConfig.js"
 import { EmbeddingModelInfo, EmbeddingModelInstanceInfo, LlmInfo, LlmInstanceInfo } from "../ModelInfo.js"
 import { embedOperation } from "./inference/embed.js"
 import { tokenOperations } from "./inference/tokens.js"
-import type { Domain } from "./modelNamespace.js"
+import { compileDecoders, type Domain } from "./models/domain.js"
+import { llmOperations } from "./predictions/operations.js"
+import * as LoadConfigKV from "./protocol/loadConfigKV.js"
 
 const hasType = (type: string) => (u: unknown) =>
   typeof u === "object" && u !== null && (u as { type?: unknown }).type === type
@@ -17,15 +19,14 @@ const hasType = (type: string) => (u: unknown) =>
 export const llm: Domain<LlmInfo, LlmInstanceInfo, LoadConfig.LlmLoadConfig, LlmHandle> = {
   name: "llm",
   noun: "LLM",
-  info: LlmInfo,
-  instanceInfo: LlmInstanceInfo,
+  decoders: compileDecoders(LlmInfo, LlmInstanceInfo),
   isInfo: hasType("llm"),
   validateConfig: LoadConfig.validateLlmLoadConfig,
-  configToFields: LoadConfig.llmConfigToKVFields,
-  configFromKV: LoadConfig.llmConfigFromKVConfig,
+  configToFields: LoadConfigKV.llmConfigToKVFields,
+  configFromKV: LoadConfigKV.llmConfigFromKVConfig,
   contextLengthKey: "llm.load.contextLength",
   handleTag: "LlmHandle",
-  operations: (context) => ({ ...tokenOperations(context) })
+  operations: (context) => ({ ...tokenOperations(context), ...llmOperations(context) })
 }
 
 export const embedding: Domain<
@@ -36,12 +37,11 @@ export const embedding: Domain<
 > = {
   name: "embedding",
   noun: "embedding model",
-  info: EmbeddingModelInfo,
-  instanceInfo: EmbeddingModelInstanceInfo,
+  decoders: compileDecoders(EmbeddingModelInfo, EmbeddingModelInstanceInfo),
   isInfo: hasType("embedding"),
   validateConfig: LoadConfig.validateEmbeddingLoadConfig,
-  configToFields: LoadConfig.embeddingConfigToKVFields,
-  configFromKV: LoadConfig.embeddingConfigFromKVConfig,
+  configToFields: LoadConfigKV.embeddingConfigToKVFields,
+  configFromKV: LoadConfigKV.embeddingConfigFromKVConfig,
   contextLengthKey: "embedding.load.contextLength",
   handleTag: "EmbeddingHandle",
   operations: (context) => ({ ...tokenOperations(context), embed: embedOperation(context) })

@@ -8,6 +8,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type * as Tracer from "effect/Tracer"
 
 /** The tracer every Effect program has unless one is provided. */
@@ -32,3 +33,21 @@ export const withClientSpan = (
 /** Sets an attribute on the current span when spans are being collected. */
 export const annotate = (key: string, value: unknown): Effect.Effect<void> =>
   Effect.tracerWith((tracer) => tracer === builtInTracer ? Effect.void : Effect.annotateCurrentSpan(key, value))
+
+/** Like `withClientSpan`, for a stream: the span covers the stream's whole run. */
+export const withClientSpanStream = (
+  name: string,
+  attributes?: Record<string, unknown>
+) =>
+<A, E, R>(stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+  Stream.unwrap(Effect.tracerWith((tracer) =>
+    Effect.succeed(
+      tracer === builtInTracer
+        ? stream
+        : Stream.withSpan(stream, name, {
+          kind: "client",
+          captureStackTrace: false,
+          ...(attributes === undefined ? {} : { attributes })
+        })
+    )
+  ))

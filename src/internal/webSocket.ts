@@ -1,19 +1,20 @@
 /**
- * The WebSocket implementation behind `@effect/platform`'s `Socket`: the `ws` package, because
- * Node 20 has no global WebSocket (style.md A2, pitfall 4).
+ * The WebSocket implementation behind `@effect/platform`'s `Socket`: the `ws` package (8.x),
+ * because Node 20 has no global WebSocket (style.md A2, pitfall 4).
  *
  * @internal
  */
-import * as Socket from "@effect/platform/Socket"
-import * as Layer from "effect/Layer"
-import { WebSocket as WS } from "ws"
+import { type ClientOptions, WebSocket as WS } from "ws"
 
-/** Builds `ws` sockets without per-message compression (LM Studio frames are small JSON). */
+const options: ClientOptions & { readonly closeTimeout: number } = {
+  // LM Studio frames are small JSON: compression costs more than it saves.
+  perMessageDeflate: false,
+  // Once the server has sent its close frame there is nothing left to wait for: `ws` would
+  // otherwise keep the socket (and everything pending on it) for 30 s when the server does not
+  // also close the TCP connection.
+  closeTimeout: 0
+}
+
+/** Builds a `ws` socket for a namespace URL. */
 export const makeWebSocket = (url: string | URL, protocols?: string | Array<string>): WS =>
-  new WS(url, protocols, { perMessageDeflate: false })
-
-/** `Socket.WebSocketConstructor` backed by `ws`. */
-export const layerWebSocketConstructor: Layer.Layer<Socket.WebSocketConstructor> = Layer.succeed(
-  Socket.WebSocketConstructor,
-  (url, protocols) => makeWebSocket(url, protocols) as unknown as globalThis.WebSocket
-)
+  new WS(url, protocols, options)

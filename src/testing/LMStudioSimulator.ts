@@ -15,6 +15,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { API_TOKEN } from "../internal/credentials.js"
 import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
@@ -25,6 +26,7 @@ import { DEFAULT_EMBEDDING_DIMENSION } from "./internal/embedding.js"
 import { handleConnection, sendFrame } from "./internal/connection.js"
 import { instanceInfo, normalizeModel, resolveAmong } from "./internal/models.js"
 import { makeListener } from "./internal/server.js"
+import { DEFAULT_TRAFFIC_LOG_SIZE, TrafficLog } from "./internal/trafficLog.js"
 import { SimulatorError } from "./internal/simulatorError.js"
 import {
   commitInstance,
@@ -89,6 +91,37 @@ export interface SimulatorOptions {
   readonly jitAutoEvict?: boolean | undefined
   /** What the `system` `version` endpoint reports. */
   readonly version?: { readonly version: string; readonly build: number } | undefined
+  /**
+   * Milliseconds per generated token (default 5). `0` streams without sleeping; even then the
+   * first packet of a prediction never leaves in the same tick its request is read, so a cancel
+   * sent right behind the request always counts.
+   */
+  readonly tokenMs?: number | undefined
+  /** Prediction presets a request can name with `preset` (default none). */
+  readonly presets?: ReadonlyArray<Preset> | undefined
+  /**
+   * How many frames the traffic log keeps (default 10,000): the oldest are dropped first, so a
+   * long-running simulator stays bounded. `0` keeps none (and skips the logging work).
+   */
+  readonly trafficLogSize?: number | undefined
+  /** Called with every frame in and out as it passes (e.g. to print it), whatever `trafficLogSize` is. */
+  readonly onTraffic?: ((entry: TrafficEntry) => void) | undefined
+}
+
+/**
+ * A prediction preset: its fields sit under the request's own (the request wins). A request
+ * names it by identifier, or case-insensitively by identifier or name, or by the last segment of
+ * its identifier.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Preset {
+  /** For example `"@local:terse"`. */
+  readonly identifier: string
+  readonly name: string
+  /** Prediction config fields, e.g. `{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 5 } }`. */
+  readonly fields: ReadonlyArray<KVConfigField>
 }
 
 /**
@@ -157,6 +190,21 @@ export interface Faults {
   readonly hang: (endpoint: string | null) => Effect.Effect<void>
   /** Terminates every socket abruptly; the server keeps listening. */
   readonly dropConnections: Effect.Effect<void>
+  /**
+   * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
+   * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
+   * `cancel` with `userStopped`.
+   */
+  readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */
+  readonly failPredictionAfter: (n: number) => Effect.Effect<void>
+  /** The next prediction terminates its socket (no close frame) after `n` fragments. */
+  readonly dropPredictionAfter: (n: number) => Effect.Effect<void>
+  /**
+   * The next prediction sends one packet of a type no client knows (`simulatorUnknownPacket`)
+   * after `n` fragments, then carries on normally.
+   */
+  readonly unknownPredictionPacketAfter: (n: number) => Effect.Effect<void>
 }
 
 /**
@@ -190,7 +238,12 @@ export declare namespace LMStudioSimulator {
     readonly catalog: ReadonlyArray<ModelInfo>
     /** Every loaded instance, all namespaces, in load order. */
     readonly loaded: Effect.Effect<ReadonlyArray<ModelInstanceInfo>>
-    /** Every frame in and out so far. */
+    /**
+     * The loaded instances now and after every change (load, unload, idle-TTL expiry); a reader
+     * that falls behind sees the latest set.
+     */
+    readonly loadedChanges: Stream.Stream<ReadonlyArray<ModelInstanceInfo>>
+    /** The frames in and out so far, oldest first (the last `trafficLogSize` of them). */
     readonly traffic: Effect.Effect<ReadonlyArray<TrafficEntry>>
     readonly clearTraffic: Effect.Effect<void>
     /** Loads a model instantly, without a client (test setup). */
@@ -257,7 +310,9 @@ const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOption
       loadMs: Math.max(0, options.loadMs ?? 200),
       progressSteps: Math.max(1, Math.floor(options.progressSteps ?? 10)),
       jitAutoEvict: options.jitAutoEvict ?? true,
-      version: options.version ?? { version: "0.3.31", build: 7 } // [inferred] plausible version
+      version: options.version ?? { version: "0.3.31", build: 7 }, // [inferred] plausible version
+      tokenMs: Math.max(0, options.tokenMs ?? 5),
+      presets: options.presets ?? []
     })
   })
 
@@ -272,7 +327,12 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
     const timers = yield* FiberMap.make<string>()
-    const sim: Sim = { options: resolved, state: new SimState(), timers }
+    const trafficLogSize = options.trafficLogSize ?? DEFAULT_TRAFFIC_LOG_SIZE
+    if (!Number.isSafeInteger(trafficLogSize) || trafficLogSize < 0) {
+      return yield* Effect.dieMessage(`LMStudioSimulator: trafficLogSize must be an integer ≥ 0, got ${trafficLogSize}`)
+    }
+    const state = new SimState(new TrafficLog(trafficLogSize, options.onTraffic))
+    const sim: Sim = { options: resolved, state, timers }
     const connections = yield* FiberSet.make()
     const run = yield* FiberSet.runtime(connections)()
     const listener = yield* makeListener(sim, (ws, namespace) => {
@@ -286,9 +346,16 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
 
     const preload = (modelKey: string, opts: PreloadOptions = {}) =>
       Effect.gen(function*() {
-        const [model] = resolveAmong(modelKey, resolved.catalog)
-        if (model === undefined) {
-          return yield* new SimulatorError({ reason: "ModelNotFound", message: `No model in the catalog matches "${modelKey}"` })
+        const matches = resolveAmong(modelKey, resolved.catalog)
+        const [model] = matches
+        if (model === undefined || matches.length > 1) {
+          const keys = (matches.length > 1 ? matches : resolved.catalog).map((m) => m.modelKey).join(", ")
+          return yield* new SimulatorError({
+            reason: "ModelNotFound",
+            message: model === undefined
+              ? `No model in the catalog matches "${modelKey}"; model keys: ${keys}`
+              : `"${modelKey}" matches several models (${keys}); use one of these model keys`
+          })
         }
         const identifier = yield* reserveIdentifier(sim, opts.identifier, model.modelKey).pipe(
           Effect.mapError(({ error }) => new SimulatorError({ reason: "IdentifierTaken", message: error.title }))
@@ -303,6 +370,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
         return instanceInfo(record)
       })
 
+    const count = (n: number) => Math.max(0, Math.floor(n))
     const setFault = (update: (faults: SimState["faults"]) => void) => Effect.sync(() => update(sim.state.faults))
 
     const faults: Faults = {
@@ -336,7 +404,11 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
       dropConnections: Effect.flatMap(sockets, (entries) =>
         Effect.sync(() => {
           for (const entry of entries) entry.ws.terminate()
-        }))
+        })),
+      stallPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "stall", afterFragments: count(n) })),
+      failPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "fail", afterFragments: count(n) })),
+      dropPredictionAfter: (n) => setFault((f) => void (f.predictionFault = { kind: "drop", afterFragments: count(n) })),
+      unknownPredictionPacketAfter: (n) => setFault((f) => void (f.unknownPacketAfter = count(n)))
     }
 
     const service: LMStudioSimulator.Service = {
@@ -346,10 +418,18 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
       port,
       catalog: resolved.catalog,
       loaded: Effect.sync(() => sim.state.instances.map(instanceInfo)),
-      traffic: Effect.sync(() => [...sim.state.traffic]),
-      clearTraffic: Effect.sync(() => {
-        sim.state.traffic.length = 0
-      }),
+      loadedChanges: Stream.asyncPush<ReadonlyArray<ModelInstanceInfo>>((emit) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const listener = () => emit.single(sim.state.instances.map(instanceInfo))
+            sim.state.loadedListeners.add(listener)
+            listener()
+            return listener
+          }),
+          (listener) => Effect.sync(() => sim.state.loadedListeners.delete(listener))
+        ), { bufferSize: 1, strategy: "sliding" }),
+      traffic: Effect.sync(() => sim.state.traffic.entries()),
+      clearTraffic: Effect.sync(() => sim.state.traffic.clear()),
       preload,
       unloadAll: Effect.flatMap(
         Effect.sync(() => [...sim.state.instances]),

@@ -17,8 +17,9 @@ import type { EmbeddingModelInfo, LlmInfo } from "../ModelInfo.js"
 export type CatalogModel = LlmInfo | (EmbeddingModelInfo & { readonly embeddingDimension?: number | undefined })
 
 /**
- * The default catalog: three LLMs (`llama-3.2-1b-instruct`, `qwen2.5-7b-instruct`, the vision
- * model `qwen2-vl-2b-instruct`) and the embedding model `text-embedding-nomic-embed-text-v1.5`
+ * The default catalog: four LLMs (`llama-3.2-1b-instruct`, `qwen2.5-7b-instruct`, the vision
+ * model `qwen2-vl-2b-instruct`, the reasoning model `deepseek-r1-distill-qwen-1.5b`, whose replies
+ * open with a `<think>` section) and the embedding model `text-embedding-nomic-embed-text-v1.5`
  * (768 dimensions).
  *
  * Paths are chosen so that the path-like keys used by LM Studio's own test suites resolve, e.g.
@@ -78,6 +79,23 @@ export const defaultCatalog: ReadonlyArray<CatalogModel> = [
     vision: true,
     trainedForToolUse: false,
     maxContextLength: 32768
+  },
+  {
+    type: "llm",
+    modelKey: "deepseek-r1-distill-qwen-1.5b",
+    format: "gguf",
+    displayName: "DeepSeek R1 Distill Qwen 1.5B",
+    publisher: "lmstudio-community",
+    path: "lmstudio-community/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf",
+    sizeBytes: 1117320736,
+    indexedModelIdentifier: "lmstudio-community/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf",
+    deviceIdentifier: null,
+    paramsString: "1.5B",
+    architecture: "qwen2",
+    quantization: { name: "Q4_K_M", bits: 4 },
+    vision: false,
+    trainedForToolUse: false,
+    maxContextLength: 131072
   },
   {
     type: "embedding",

@@ -2,7 +2,10 @@
  * Test wiring: a simulator on a loopback port and an lmstudio-effect client pointed at it.
  */
 import { assert } from "@effect/vitest"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import { LMStudioClient } from "../../src/index.js"
 import type { Options } from "../../src/LMStudioClient.js"
 import { LMStudioSimulator } from "../../src/testing/index.js"
@@ -36,13 +39,22 @@ export const sent = (sim: LMStudioSimulator.LMStudioSimulator.Service, type?: st
 export const loadedIds = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
   Effect.map(sim.loaded, (infos) => infos.map((i) => i.identifier).sort())
 
-/** Waits (up to ~2 s) until the simulator's loaded set equals `expected`; cleanup is asynchronous. */
+/**
+ * Waits until the simulator's loaded set is `expected` (cleanup after a cancelled load runs in
+ * the background): it watches the simulator's `loadedChanges`; if the set never becomes
+ * `expected` within 5 s (live clock), it fails showing the last set seen.
+ */
 export const settle = (sim: LMStudioSimulator.LMStudioSimulator.Service, expected: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const want = JSON.stringify([...expected].sort())
-    for (let i = 0; i < 200; i++) {
-      if (JSON.stringify(yield* loadedIds(sim)) === want) return
-      yield* Effect.sleep("10 millis")
-    }
-    assert.deepStrictEqual(yield* loadedIds(sim), [...expected].sort())
+    const want = [...expected].sort()
+    const ids = (infos: ReadonlyArray<{ readonly identifier: string }>) => infos.map((i) => i.identifier).sort()
+    const reached = yield* sim.loadedChanges.pipe(
+      Stream.map(ids),
+      Stream.filter((seen) => JSON.stringify(seen) === JSON.stringify(want)),
+      Stream.runHead,
+      Effect.timeoutOption("5 seconds"),
+      Effect.withClock(Clock.make()),
+      Effect.map(Option.flatten)
+    )
+    if (Option.isNone(reached)) assert.deepStrictEqual(yield* loadedIds(sim), want, "the loaded set never became the expected one")
   })

@@ -13,6 +13,11 @@ export interface Peer {
   readonly received: Array<unknown>
   send(frame: unknown): void
   sendRaw(text: string): void
+  /**
+   * Sends a Close frame and then neither reads nor closes the TCP connection: a server (or proxy)
+   * that never finishes the closing handshake.
+   */
+  sendCloseFrameOnly(code: number): void
 }
 
 export type Script = (peer: Peer, frame: unknown) => void
@@ -64,7 +69,14 @@ export const listen = (script: Script, options: { port?: number; greeting?: bool
           socket,
           received: [],
           send: (frame) => socket.send(JSON.stringify(frame)),
-          sendRaw: (text) => socket.send(text)
+          sendRaw: (text) => socket.send(text),
+          sendCloseFrameOnly: (code) => {
+            const raw = (socket as unknown as { _socket: import("node:net").Socket })._socket
+            raw.pause()
+            raw.removeAllListeners("data")
+            // FIN + opcode 8 (close), unmasked, 2-byte payload: the close code.
+            raw.write(Buffer.from([0x88, 0x02, code >> 8, code & 0xff]))
+          }
         }
         server.peers.push(peer)
         socket.on("message", (data) => {

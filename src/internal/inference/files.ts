@@ -75,7 +75,7 @@ export const make = (port: Port): FilesNamespace => {
   const upload = (name: string, contentBase64: string): Effect.Effect<FileHandle, LMStudioError> =>
     port.call("uploadFileBase64", { name, contentBase64 }).pipe(
       Effect.flatMap((result) =>
-        Effect.mapError(decodeUploadResult(result), (e) => new ProtocolError({ endpoint: "uploadFileBase64", detail: e.message }))
+        Effect.mapError(decodeUploadResult(result), (e) => ProtocolError.fromParseError(e, { endpoint: "uploadFileBase64", redact: port.redact }))
       ),
       Effect.map(({ fileType, identifier, sizeBytes }) => new FileHandle({ name, identifier, type: fileType, sizeBytes }))
     )

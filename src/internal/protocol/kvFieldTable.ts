@@ -44,7 +44,10 @@ export const plain = <A>(schema: Schema.Schema<A, any, never>): Codec<A> => {
   }
 }
 
-/** LM Studio's checkbox form: `false` → `{ checked: false, value: placeholder }`, `x` → `{ checked: true, value: x }`. */
+/**
+ * LM Studio's checkbox form: `false` → `{ checked: false, value: placeholder }`,
+ * `x` → `{ checked: true, value: x }`.
+ */
 export const checkbox = <A>(schema: Schema.Schema<A, any, never>, placeholder: unknown): Codec<A> => {
   const decode = Schema.decodeUnknownOption(schema)
   return {

@@ -126,6 +126,35 @@ export const ServerMessage = Schema.Union(
 )
 export type ServerMessage = typeof ServerMessage.Type
 
+/** The `type` of every message a server may send; any other `type` is from a newer protocol. */
+export const serverMessageTypes: ReadonlySet<string> = new Set(
+  ServerMessage.members.map((member) => member.fields.type.literals[0])
+)
+
+/**
+ * The three frames that make up nearly all traffic (results, channel packets, channel ends),
+ * checked by hand because a schema decode per frame is the largest cost of a busy socket. It
+ * accepts only what `ServerMessage` accepts (a property test holds it to that); anything else,
+ * and anything that does not pass, goes through the schema.
+ */
+export const commonMessage = (json: unknown): ServerMessage | undefined => {
+  if (typeof json !== "object" || json === null) return undefined
+  const frame = json as Record<string, unknown>
+  switch (frame.type) {
+    case "rpcResult":
+      return Number.isSafeInteger(frame.callId) ? (frame as ServerMessage) : undefined
+    case "channelSend":
+      return Number.isSafeInteger(frame.channelId) && "message" in frame &&
+          (frame.ackId === undefined || Number.isSafeInteger(frame.ackId))
+        ? (frame as ServerMessage)
+        : undefined
+    case "channelClose":
+      return Number.isSafeInteger(frame.channelId) ? (frame as ServerMessage) : undefined
+    default:
+      return undefined
+  }
+}
+
 /** Decodes an already-parsed JSON value into a server message. */
 export const decodeServerMessage = Schema.decodeUnknownEither(ServerMessage)
 

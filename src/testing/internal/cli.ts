@@ -22,6 +22,7 @@ Options:
   --catalog <file.json> JSON array of downloaded models (ModelInfo) instead of the default catalog
   --api-token <token>   only accept this LM Studio API token (sk-lm-<8>:<20>)
   --load-ms <n>         how long one simulated load takes, in ms (default 200)
+  --token-ms <n>        pause per generated token, in ms (default 5; 0 streams without pauses)
   -h, --help            show this help
 `
 
@@ -101,7 +102,7 @@ const readCatalog = (file: string) =>
 
 /**
  * Parses the command line: `"help"` for `--help`, else the simulator options (the catalog file
- * read and validated). Defaults: port 1234, load 200 ms.
+ * read and validated). Defaults: port 1234, load 200 ms, 5 ms per token.
  */
 export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOptions | "help", CliError> =>
   Effect.gen(function*() {
@@ -117,6 +118,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
             catalog: { type: "string" },
             "api-token": { type: "string" },
             "load-ms": { type: "string" },
+            "token-ms": { type: "string" },
             help: { type: "boolean", short: "h" }
           }
         }),
@@ -125,6 +127,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
     if (values.help === true) return "help" as const
     const port = yield* integer("port", values.port, 1234, 65535)
     const loadMs = yield* integer("load-ms", values["load-ms"], 200, 3_600_000)
+    const tokenMs = yield* integer("token-ms", values["token-ms"], 5, 60_000)
     const token = values["api-token"]
     if (token !== undefined && parseApiToken(token) === undefined) {
       return yield* fail("--api-token must look like sk-lm-<8 letters/digits>:<20 letters/digits>", 2)
@@ -133,6 +136,7 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
     const options: SimulatorOptions = {
       port,
       loadMs,
+      tokenMs,
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(catalog !== undefined ? { catalog } : {}),
       ...(token !== undefined ? { apiToken: token } : {})

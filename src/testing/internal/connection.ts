@@ -47,13 +47,12 @@ const rawToText = (data: WebSocket.RawData): string =>
 export const sendFrame = (sim: Sim, entry: ConnectionEntry, frame: unknown): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (entry.ws.readyState !== WebSocket.OPEN) return Effect.void
+    entry.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame))
+    if (!sim.state.traffic.enabled) return Effect.void
     let logged = frame
     if (typeof frame === "string") {
-      entry.ws.send(frame)
       const parsed = parseJson(frame)
       if (parsed.ok) logged = parsed.value
-    } else {
-      entry.ws.send(JSON.stringify(frame))
     }
     return logTraffic(sim, { direction: "out", namespace: entry.namespace, connection: entry.id, frame: logged })
   })
@@ -252,12 +251,14 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
     const onFrame = (text: string) =>
       Effect.gen(function*() {
         const parsed = parseJson(text)
-        yield* logTraffic(sim, {
-          direction: "in",
-          namespace,
-          connection: entry.id,
-          frame: parsed.ok ? redactPasskey(parsed.value) : text
-        })
+        if (sim.state.traffic.enabled) {
+          yield* logTraffic(sim, {
+            direction: "in",
+            namespace,
+            connection: entry.id,
+            frame: parsed.ok ? redactPasskey(parsed.value) : text
+          })
+        }
         if (refused) return
         if (!entry.authenticated) return yield* onAuth(parsed)
         if (!parsed.ok) return yield* warn("unknown", "Received a frame that is not valid JSON") // [inferred]

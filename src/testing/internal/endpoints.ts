@@ -28,6 +28,7 @@ import { uploadFileBase64 } from "./files.js"
 import { applyPromptTemplate, countTokens, embedString, tokenize } from "./inference.js"
 import { getOrLoad, loadModel } from "./loading.js"
 import { displayQuery, instanceInfo, type InstanceRecord } from "./models.js"
+import { completeRawTextChannel, predictChannel } from "./predict.js"
 import { findBySpecifier, instancesOf, unloadInstance } from "./state.js"
 
 const loadedIdentifiers = (ctx: CallContext): ReadonlyArray<string> =>
@@ -117,7 +118,7 @@ const files: NamespaceEndpoints = { rpc: new Map([["uploadFileBase64", uploadFil
 const empty: NamespaceEndpoints = { rpc: new Map(), channel: new Map() }
 const llm: NamespaceEndpoints = {
   rpc: new Map([...modelRpcs, ["applyPromptTemplate", applyPromptTemplate]]),
-  channel: modelChannels
+  channel: new Map([...modelChannels, ["predict", predictChannel], ["completeRawText", completeRawTextChannel]])
 }
 const embedding: NamespaceEndpoints = {
   rpc: new Map([...modelRpcs, ["embedString", embedString]]),

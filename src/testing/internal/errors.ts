@@ -34,14 +34,36 @@ export const failure = (
     }
   })
 
-/** Unknown model key (`generic.pathNotFound`). Title wording [inferred]. */
-export const pathNotFound = (path: string, catalog: ReadonlyArray<ModelInfo>): ServerFailure =>
+/**
+ * Unknown model key (`generic.pathNotFound`). The sample lists the *model keys* of the
+ * namespace's downloaded models, what a user can type [inferred: LM Studio lists paths].
+ */
+export const pathNotFound = (path: string, models: ReadonlyArray<ModelInfo>): ServerFailure =>
   failure(`Model not found: "${path}"`, {
+    suggestion: models.length === 0
+      ? "No model of this kind is downloaded."
+      : `Use one of the downloaded model keys: ${models.slice(0, SAMPLE).map((m) => m.modelKey).join(", ")}` +
+        (models.length > SAMPLE ? `, … (${models.length} in all)` : ""),
     displayData: {
       code: "generic.pathNotFound",
       path,
-      availablePathsSample: catalog.slice(0, SAMPLE).map((m) => m.path),
-      totalModels: catalog.length
+      availablePathsSample: models.slice(0, SAMPLE).map((m) => m.modelKey),
+      totalModels: models.length
+    }
+  })
+
+/**
+ * A key matching several different models where one answer is needed (`getOrLoad`). Sent as `generic.pathNotFound` listing the candidates, so every client reports it as
+ * "model not found" with the keys to choose from [inferred].
+ */
+export const ambiguousModel = (path: string, candidates: ReadonlyArray<string>): ServerFailure =>
+  failure(`Model key "${path}" is ambiguous`, {
+    suggestion: `"${path}" matches ${candidates.length} models: ${candidates.join(", ")}. Use one of these model keys.`,
+    displayData: {
+      code: "generic.pathNotFound",
+      path,
+      availablePathsSample: candidates.slice(0, SAMPLE),
+      totalModels: candidates.length
     }
   })
 

@@ -9,8 +9,8 @@ import * as Effect from "effect/Effect"
 import type { GetOrLoadParameter, LoadModelParameter } from "../../internal/protocol/modelManagement.js"
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
 import type { ChannelContext } from "./context.js"
-import { domainMismatch, loadCancelled, pathNotFound, ServerFailure } from "./errors.js"
-import { instanceInfo, type InstanceRecord, resolveAmong, resolveModel } from "./models.js"
+import { ambiguousModel, domainMismatch, loadCancelled, pathNotFound, ServerFailure } from "./errors.js"
+import { distinctKeys, instanceInfo, type InstanceRecord, instancesMatchingIdentifier, resolveModel } from "./models.js"
 import {
   type CommitParams,
   commitInstance,
@@ -37,7 +37,7 @@ const resolveDownloaded = (
     case "DomainMismatch":
       return Effect.fail(domainMismatch(request, resolution.model.type, domain))
     case "NotFound":
-      return Effect.fail(pathNotFound(request, sim.options.catalog))
+      return Effect.fail(pathNotFound(request, sim.options.catalog.filter((m) => m.type === domain)))
   }
 }
 
@@ -113,7 +113,7 @@ export const loadModel = (ctx: ChannelContext, parameter: LoadModelParameter): E
 
 /**
  * `getOrLoad`: `alreadyLoaded` for an instance of this namespace matching by identifier, then by
- * key/path (first match); otherwise evict other JIT instances (all namespaces, when auto-evict is
+ * key/path (first match; matches of different models are refused as ambiguous); otherwise evict other JIT instances (all namespaces, when auto-evict is
  * on) with `unloadingOtherJITModel`, then `startLoading` → `loadProgress`… → `loadSuccess`.
  * A `getOrLoad` for a string whose JIT load is already in progress waits for it and answers
  * `alreadyLoaded` instead of loading a second instance [inferred].
@@ -124,9 +124,10 @@ export const getOrLoad = (ctx: ChannelContext, parameter: GetOrLoadParameter): E
     const domain = ctx.domain ?? "llm"
     const pendingKey = `${domain}/${parameter.identifier}`
     while (true) {
-      const loaded = instancesOf(sim, domain)
-      const existing = loaded.find((i) => i.identifier === parameter.identifier) ??
-        resolveAmong(parameter.identifier, loaded.map((record) => ({ record, ...record.model })))[0]?.record
+      const matching = instancesMatchingIdentifier(parameter.identifier, instancesOf(sim, domain))
+      const keys = distinctKeys(matching.map((record) => record.model))
+      if (keys.length > 1) return yield* Effect.fail(ambiguousModel(parameter.identifier, keys))
+      const [existing] = matching
       if (existing !== undefined) {
         yield* touchInstance(sim, existing) // [inferred] a get counts as use
         yield* ctx.send({ type: "alreadyLoaded", info: instanceInfo(existing) })
@@ -139,7 +140,9 @@ export const getOrLoad = (ctx: ChannelContext, parameter: GetOrLoadParameter): E
         Deferred.await(ctx.cancelled).pipe(Effect.zipRight(Effect.fail(loadCancelled)))
       )
     }
-    const { model } = yield* resolveDownloaded(sim, domain, parameter.identifier)
+    const { ambiguous, model } = yield* resolveDownloaded(sim, domain, parameter.identifier)
+    // No `resolved` packet here to report an ambiguity in: refuse it.
+    if (ambiguous !== undefined) return yield* Effect.fail(ambiguousModel(parameter.identifier, ambiguous))
     // New JIT identifier: the requested string; `:n` suffix if taken [inferred].
     const identifier = yield* reserveIdentifier(sim, undefined, parameter.identifier)
     const done = yield* Deferred.make<InstanceRecord | null>()

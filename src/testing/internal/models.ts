@@ -35,7 +35,7 @@ export const domainOfNamespace = (namespace: string): ModelDomain | undefined =>
   namespace === "llm" || namespace === "embedding" ? namespace : undefined
 
 /**
- * Fills in the fields newer clients require and 1.5.0 ignores: `publisher` (the
+ * Fills in the fields HEAD requires and 1.5.0 ignores: `publisher` (the
  * first path segment), `indexedModelIdentifier` (the path) and `deviceIdentifier: null`.
  * Keys are emitted in the order LM Studio sends them, so frames are easy to read. [inferred: defaults]
  */
@@ -90,13 +90,15 @@ export const instanceInfo = (record: InstanceRecord): ModelInstanceInfo => {
 export interface Resolvable {
   readonly modelKey: string
   readonly path: string
+  readonly indexedModelIdentifier?: string | undefined
 }
 
 /**
- * Resolves a requested key among candidates. Tiers, first non-empty one wins:
- * exact model key; exact path; `publisher/repo` path prefix; then, case-insensitively, model key
- * equality or path substring. Only the first two tiers are confirmed by the reference; the rest
- * is the doc's recommended order. [inferred: tiers 3–4]
+ * Resolves a requested key among candidates. Tiers, the first non-empty
+ * one wins: the exact model key; the exact path or indexed model identifier; then, for a request
+ * with a `/` in it, a case-insensitive prefix of the path (`hugging-quants/llama-3.2-1b-instruct`
+ * for `hugging-quants/Llama-3.2-1B-Instruct-Q8_0-GGUF/…`, as LM Studio's own Python tests use).
+ * Nothing looser: a typo or a fragment such as `qwen` matches nothing.
  */
 export const resolveAmong = <A extends Resolvable>(
   request: string,
@@ -105,9 +107,8 @@ export const resolveAmong = <A extends Resolvable>(
   const lower = request.toLowerCase()
   const tiers: ReadonlyArray<(candidate: A) => boolean> = [
     (c) => c.modelKey === request,
-    (c) => c.path === request,
-    (c) => c.path.startsWith(`${request}/`),
-    (c) => c.modelKey.toLowerCase() === lower || c.path.toLowerCase().includes(lower)
+    (c) => c.path === request || c.indexedModelIdentifier === request,
+    (c) => request.includes("/") && c.path.toLowerCase().startsWith(lower)
   ]
   for (const tier of tiers) {
     const matches = candidates.filter(tier)
@@ -115,6 +116,11 @@ export const resolveAmong = <A extends Resolvable>(
   }
   return []
 }
+
+/** The distinct model keys of some matches, in order. */
+export const distinctKeys = (matches: ReadonlyArray<Resolvable>): ReadonlyArray<string> => [
+  ...new Set(matches.map((m) => m.modelKey))
+]
 
 /** The outcome of resolving a downloaded model for one domain. */
 export type Resolution =
@@ -125,8 +131,8 @@ export type Resolution =
 /**
  * Resolves a downloaded model for a namespace. Matches of the namespace's domain win; if only
  * models of another domain match, that is a domain mismatch [inferred]. Several matches:
- * the first is loaded and all their model keys are listed as `ambiguous` [inferred: which
- * strings are listed].
+ * the first is the answer and all their model keys are listed as `ambiguous`; callers that
+ * cannot report the ambiguity (`getOrLoad`) refuse it.
  */
 export const resolveModel = (
   catalog: ReadonlyArray<ModelInfo>,
@@ -140,7 +146,7 @@ export const resolveModel = (
     return {
       _tag: "Found",
       model: first,
-      ambiguous: inDomain.length > 1 ? inDomain.map((m) => m.modelKey) : undefined
+      ambiguous: inDomain.length > 1 ? distinctKeys(inDomain) : undefined
     }
   }
   const [other] = matches
@@ -160,15 +166,14 @@ export const allocateIdentifier = (base: string, isTaken: (identifier: string) =
 }
 
 /**
- * Whether an instance satisfies every given field of a query.
- * `path` matches the instance path exactly, as a `publisher/repo` prefix, or the model key
+ * Whether an instance satisfies every given field of a query except `identifier`, which
+ * {@link instancesMatchingIdentifier} resolves. `path` matches the instance path exactly, as a `publisher/repo` prefix, or the model key
  * [inferred: model key]. `deviceIdentifier` null/absent means local; any string never matches
  * (the simulator has no remote devices) [inferred]. `vision` of an embedding model is false
  * [inferred].
  */
 export const matchesQuery = (record: InstanceRecord, query: WireModelQuery): boolean => {
   const model = record.model
-  if (query.identifier !== undefined && record.identifier !== query.identifier) return false
   if (
     query.path !== undefined &&
     !(model.path === query.path || model.path.startsWith(`${query.path}/`) || model.modelKey === query.path)
@@ -177,6 +182,21 @@ export const matchesQuery = (record: InstanceRecord, query: WireModelQuery): boo
   if (query.vision !== undefined && (model.type === "llm" ? model.vision : false) !== query.vision) return false
   if (typeof query.deviceIdentifier === "string") return false
   return true
+}
+
+/**
+ * The instances a query `identifier` designates, tier by tier: the exact
+ * identifier, else the exact model key or path, else a case-insensitive path prefix
+ * (see {@link resolveAmong}). Load order within a tier.
+ */
+export const instancesMatchingIdentifier = (
+  identifier: string,
+  instances: ReadonlyArray<InstanceRecord>
+): ReadonlyArray<InstanceRecord> => {
+  const exact = instances.filter((i) => i.identifier === identifier)
+  return exact.length > 0
+    ? exact
+    : resolveAmong(identifier, instances.map((record) => ({ record, ...record.model }))).map((m) => m.record)
 }
 
 /** A copy of a query holding only fields both client versions accept (for `displayData.query`). */

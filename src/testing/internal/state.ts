@@ -12,23 +12,23 @@ import type * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import type { WebSocket } from "ws"
-import type { KVConfigStack } from "../../internal/protocol/kvConfig.js"
+import type { KVConfigField, KVConfigStack } from "../../internal/protocol/kvConfig.js"
 import type { AuthPacket } from "../../internal/protocol/messages.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { SerializedError } from "../../internal/protocol/serializedError.js"
 import type { ModelDomain, ModelInfo } from "../../ModelInfo.js"
 import type { StoredFile } from "./files.js"
+import type { TrafficEntry, TrafficLog } from "./trafficLog.js"
 import { identifierAlreadyExists, type ServerFailure } from "./errors.js"
-import { allocateIdentifier, effectiveLoadConfig, type InstanceRecord, matchesQuery } from "./models.js"
+import {
+  allocateIdentifier,
+  effectiveLoadConfig,
+  type InstanceRecord,
+  instancesMatchingIdentifier,
+  matchesQuery
+} from "./models.js"
 
-/** One frame in or out, as recorded by the traffic log. */
-export interface TrafficEntry {
-  readonly direction: "in" | "out"
-  readonly namespace: string
-  readonly connection: number
-  /** The parsed JSON frame, or the raw text when it is not JSON. */
-  readonly frame: unknown
-}
+export type { TrafficEntry } from "./trafficLog.js"
 
 /** An open WebSocket as the registry sees it. */
 export interface ConnectionEntry {
@@ -50,6 +50,23 @@ export interface ResolvedOptions {
   readonly version: { readonly version: string; readonly build: number }
   /** Embedding dimension by model key (embedding models only). */
   readonly embeddingDimensions: ReadonlyMap<string, number>
+  /** Milliseconds per generated token (0: no sleeps). */
+  readonly tokenMs: number
+  /** Presets a prediction can name with `fuzzyPresetIdentifier`. */
+  readonly presets: ReadonlyArray<SimulatedPreset>
+}
+
+/** A prediction preset the simulator knows (its fields sit under the request's own). */
+export interface SimulatedPreset {
+  readonly identifier: string
+  readonly name: string
+  readonly fields: ReadonlyArray<KVConfigField>
+}
+
+/** A scripted failure of the next prediction, striking once `afterFragments` fragments are out. */
+export interface PredictionFault {
+  readonly kind: "stall" | "fail" | "drop"
+  readonly afterFragments: number
 }
 
 /** Scripted faults; each one-shot fault is consumed by the first operation it applies to. */
@@ -60,13 +77,16 @@ export interface FaultState {
   refuseAuth: string | null
   revoked: boolean
   readonly hung: Set<string>
+  predictionFault: PredictionFault | null
+  /** The next prediction sends a packet of an unknown type after this many fragments. */
+  unknownPacketAfter: number | null
 }
 
 /** Mutable state. Touch only inside `Effect.sync`. */
 export class SimState {
   readonly instances: Array<InstanceRecord> = []
   readonly reservations = new Set<string>()
-  readonly traffic: Array<TrafficEntry> = []
+  readonly traffic: TrafficLog
   readonly connections = new Map<number, ConnectionEntry>()
   readonly guestPasskeys = new Map<string, string>()
   /** Uploaded files by identifier, oldest first. */
@@ -81,7 +101,21 @@ export class SimState {
     failNextLoad: null,
     refuseAuth: null,
     revoked: false,
-    hung: new Set()
+    hung: new Set(),
+    predictionFault: null,
+    unknownPacketAfter: null
+  }
+
+  constructor(traffic: TrafficLog) {
+    this.traffic = traffic
+  }
+
+  /** Told after every change of `instances` (the simulator's `loadedChanges` stream). */
+  readonly loadedListeners = new Set<() => void>()
+
+  add(record: InstanceRecord): void {
+    this.instances.push(record)
+    for (const listener of this.loadedListeners) listener()
   }
 
   isTaken(identifier: string): boolean {
@@ -92,6 +126,7 @@ export class SimState {
     const index = this.instances.indexOf(record)
     if (index < 0) return false
     this.instances.splice(index, 1)
+    for (const listener of this.loadedListeners) listener()
     return true
   }
 }
@@ -107,15 +142,23 @@ export interface Sim {
 export const instancesOf = (sim: Sim, domain: ModelDomain | undefined): ReadonlyArray<InstanceRecord> =>
   domain === undefined ? [...sim.state.instances] : sim.state.instances.filter((i) => i.model.type === domain)
 
-/** The instance a specifier designates within a namespace; the first match wins. */
+/**
+ * The instance a specifier designates within a namespace. For a query, the
+ * `identifier` tiers of {@link instancesMatchingIdentifier} apply and the first match in load
+ * order wins [inferred order].
+ */
 export const findBySpecifier = (
   sim: Sim,
   domain: ModelDomain | undefined,
   specifier: ModelSpecifier
-): InstanceRecord | undefined =>
-  specifier.type === "instanceReference"
-    ? instancesOf(sim, domain).find((i) => i.instanceReference === specifier.instanceReference)
-    : instancesOf(sim, domain).find((i) => matchesQuery(i, specifier.query))
+): InstanceRecord | undefined => {
+  if (specifier.type === "instanceReference") {
+    return instancesOf(sim, domain).find((i) => i.instanceReference === specifier.instanceReference)
+  }
+  const { query } = specifier
+  const candidates = instancesOf(sim, domain).filter((i) => matchesQuery(i, query))
+  return query.identifier === undefined ? candidates[0] : instancesMatchingIdentifier(query.identifier, candidates)[0]
+}
 
 /**
  * Reserves an identifier for a load in progress. An explicit identifier must be unused by any
@@ -187,7 +230,7 @@ export const commitInstance = (sim: Sim, params: CommitParams): Effect.Effect<In
       }
       yield* Effect.sync(() => {
         sim.state.reservations.delete(params.identifier)
-        sim.state.instances.push(record)
+        sim.state.add(record)
       })
       yield* startTimer(sim, record)
       return record
