@@ -42,7 +42,7 @@ const tour = Effect.gen(function*() {
   yield* llm.handle.respondStream("In one sentence, what is LM Studio?", { config: { maxTokens: 40 } }).pipe(
     Stream.runForEach((event) =>
       event._tag === "Fragment"
-        ? Effect.sync(() => process.stdout.write(event.content))
+        ? Effect.sync(() => process.stdout.write(event.content.replaceAll("\n", "\n  ")))
         : event._tag === "Result"
         ? Console.log(`\n  (${event.result.stats.predictedTokensCount} tokens, ${event.result.stats.stopReason})`)
         : Effect.void

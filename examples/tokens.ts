@@ -1,11 +1,11 @@
 /**
- * Tokens: tokenize and count with the model's own tokenizer, and check that a prompt fits the
+ * Tokens: tokenize and count with the model's own tokenizer, and check that a chat fits the
  * model's context before sending it.
  *
  *   npx tsx examples/tokens.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient, Tokenization, runMain } from "lmstudio-effect"
+import { Chat, LMStudioClient, Tokenization, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -19,9 +19,9 @@ const program = Effect.gen(function*() {
   const many = yield* model.tokenize(["Hello!", "How are you today?"])
   yield* Console.log(`lengths: ${many.map((t) => t.length).join(", ")}`)
 
-  // Does it fit? Count the prompt, compare with the instance's context length.
-  const prompt = "Summarise this: " + "lorem ipsum ".repeat(200)
-  const usage = yield* Tokenization.contextUsage(model, prompt)
+  // Does this chat fit? Apply the model's prompt template, count, compare with the context length.
+  const chat = Chat.make(Chat.system("You are terse."), Chat.user("Summarise this: " + "lorem ipsum ".repeat(200)))
+  const usage = yield* Tokenization.chatContextUsage(model, chat)
   yield* Console.log(
     usage.fits
       ? `the prompt fits: ${usage.promptTokens} of ${usage.contextLength} tokens, ${usage.remaining} left for the reply`

@@ -25,7 +25,12 @@ export interface ModelHandle<InstanceInfo, Config> {
   readonly modelKey: string
   /** What the server reported when this handle was made. */
   readonly info: InstanceInfo
-  /** Unloads this instance. Fails with `ModelNotFoundError` if it is already gone. */
+  /**
+   * Unloads this instance, never another one that reused its identifier: fails with
+   * `ModelNotFoundError` if it is already gone. (LM Studio unloads by identifier, so the instance
+   * is looked up first; only if, in the one round trip between, it is unloaded by someone else and
+   * a new one loaded under the same identifier, is that new one unloaded.)
+   */
   readonly unload: Effect.Effect<void, LMStudioError>
   /** Fresh instance info; `ModelNotFoundError` if the instance was unloaded. */
   readonly getInfo: Effect.Effect<InstanceInfo, LMStudioError>
@@ -67,7 +72,10 @@ export interface ModelOptions<Config> {
   readonly ttl?: TtlInput | undefined
   /** Load settings, validated before anything is sent. Applies only when this call loads. */
   readonly config?: Config | undefined
-  /** Called with each progress fraction in [0, 1], ending at 1. */
+  /**
+   * Called with each progress fraction in [0, 1], ending at 1. A callback slower than the server
+   * does not slow the load: it is called with the latest fraction when it is ready again.
+   */
   readonly onProgress?: ((progress: number) => Effect.Effect<void>) | undefined
   /** Fail with `LoadTimeoutError` (and cancel) when no progress arrives for this long. */
   readonly loadInactivityTimeout?: Duration.DurationInput | undefined
@@ -90,7 +98,10 @@ export interface LoadOptions<Config> {
   readonly ttl?: TtlInput | undefined
   /** Load settings, validated before anything is sent. */
   readonly config?: Config | undefined
-  /** Called with each progress fraction in [0, 1], ending at 1. */
+  /**
+   * Called with each progress fraction in [0, 1], ending at 1. A callback slower than the server
+   * does not slow the load: it is called with the latest fraction when it is ready again.
+   */
   readonly onProgress?: ((progress: number) => Effect.Effect<void>) | undefined
   /** Fail with `LoadTimeoutError` (and cancel) when no progress arrives for this long. */
   readonly loadInactivityTimeout?: Duration.DurationInput | undefined
@@ -106,13 +117,21 @@ export interface ModelNamespace<Handle, Info, InstanceInfo, Config> {
   /**
    * Without a key: any loaded model of this domain (`ModelNotFoundError` when none is loaded).
    * With a key: the loaded instance of that model, loading it if needed (get-or-load).
-   * Concurrent calls for the same key share one load, made with the first caller's options.
+   * Concurrent calls for the same key share one load, made with the first caller's options. The
+   * load belongs to all of them: each caller's `onProgress` runs in its own fiber and affects only
+   * that caller, a caller that gives up never fails or unloads what the others receive, and the
+   * load is cancelled only when every caller gave up.
    */
   readonly model: {
     (): Effect.Effect<Handle, LMStudioError>
     (key: string, options?: ModelOptions<Config>): Effect.Effect<Handle, LMStudioError>
   }
-  /** Get-or-load; if this call loaded the model, it is unloaded when the scope closes. */
+  /**
+   * Get-or-load; if this call loaded the model, it is unloaded when the scope closes. When
+   * concurrent `modelScoped` calls share one load, they own the instance together: it is unloaded
+   * when the last of their scopes closes. A scope only ever unloads the instance it loaded, never
+   * a later one that reuses its identifier.
+   */
   readonly modelScoped: (
     key: string,
     options?: ModelOptions<Config>

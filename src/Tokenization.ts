@@ -5,7 +5,9 @@
  * @since 0.2.0
  */
 import * as Effect from "effect/Effect"
+import type { ChatInput } from "./Chat.js"
 import type { LMStudioError } from "./LMStudioError.js"
+import type { ApplyPromptTemplateOptions } from "./Llm.js"
 
 /**
  * Options of `tokenize(texts)`.
@@ -62,8 +64,8 @@ export interface ContextUsage {
 
 /**
  * Counts a formatted prompt's tokens and compares them with the instance's context length.
- * For a chat, format it first with the LLM's prompt template (`applyPromptTemplate`) so that
- * roles and special tokens are counted too.
+ * For a chat use {@link chatContextUsage}, which applies the model's prompt template first so
+ * that roles and special tokens are counted too.
  *
  * ```ts
  * const usage = yield* Tokenization.contextUsage(model, prompt)
@@ -86,3 +88,26 @@ export const contextUsage = (
       fits: promptTokens <= contextLength
     })
   )
+
+/**
+ * Whether a chat fits an LLM's context: the chat is formatted with the model's prompt template
+ * (`applyPromptTemplate`, which ends with the generation prompt), its tokens counted
+ * (`countTokens`) and compared with the instance's context length (`getContextLength`).
+ *
+ * ```ts
+ * const usage = yield* Tokenization.chatContextUsage(llm, chat)
+ * if (usage.remaining < 500) yield* Console.log("little room left for the answer")
+ * ```
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const chatContextUsage = (
+  llm: TokenOperations & {
+    readonly getContextLength: Effect.Effect<number, LMStudioError>
+    readonly applyPromptTemplate: (chat: ChatInput, options?: ApplyPromptTemplateOptions) => Effect.Effect<string, LMStudioError>
+  },
+  chat: ChatInput,
+  options?: ApplyPromptTemplateOptions
+): Effect.Effect<ContextUsage, LMStudioError> =>
+  Effect.flatMap(llm.applyPromptTemplate(chat, options), (formatted) => contextUsage(llm, formatted))

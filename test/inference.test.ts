@@ -8,7 +8,7 @@ import * as Tracer from "effect/Tracer"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { LMStudioClient, Tokenization } from "../src/index.js"
+import { Chat, LMStudioClient, Tokenization } from "../src/index.js"
 import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, NOMIC, sent, setup } from "./support/harness.js"
 import * as NodeFileSystem from "./support/nodeFileSystem.js"
@@ -199,6 +199,22 @@ describe("guide: tokenization", () => {
       assert.strictEqual(long.fits, false)
       assert.strictEqual(long.remaining, 16 - long.promptTokens)
     }))
+
+  it.scopedLive("does this chat fit? chatContextUsage = applyPromptTemplate → countTokens → getContextLength", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const model = yield* client.llm.loadNewInstance(LLAMA, { config: { contextLength: 64 } })
+      const chat = Chat.make(Chat.system("You are terse."), Chat.user("Say hi"))
+      const formatted = yield* model.applyPromptTemplate(chat)
+      const usage = yield* Tokenization.chatContextUsage(model, chat)
+      assert.strictEqual(usage.promptTokens, yield* model.countTokens(formatted))
+      assert.isAbove(usage.promptTokens, yield* model.countTokens("You are terse. Say hi"), "roles and markers count too")
+      assert.strictEqual(usage.contextLength, 64)
+      assert.strictEqual(usage.fits, usage.promptTokens <= 64)
+      const tooLong = yield* Tokenization.chatContextUsage(model, "lorem ipsum ".repeat(100))
+      assert.isFalse(tooLong.fits)
+      assert.isBelow(tooLong.remaining, 0)
+    }))
 })
 
 describe("a handle whose instance is gone", () => {
@@ -222,6 +238,27 @@ describe("a handle whose instance is gone", () => {
         assert.strictEqual(error._tag, "ModelNotFoundError")
         assert.include(error.message, "already been unloaded")
         assert.include(error.message, "model(key)")
+      }
+    }))
+
+  it.scopedLive("LM Studio's two ways of saying so (noModelMatchingQuery, \"Model is unloaded.\") both become the handle's error", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
+      const info = yield* sim.preload(NOMIC)
+      const server = yield* listen(acceptAll((peer, raw) => {
+        const frame = raw as Frame
+        if (frame.endpoint === "listLoaded") return peer.send({ type: "rpcResult", callId: frame.callId, result: [info] })
+        const error = frame.endpoint === "embedString"
+          ? { title: "No model matches", displayData: { code: "generic.noModelMatchingQuery", query: {} } }
+          : { title: "Model is unloaded." }
+        peer.send({ type: "rpcError", callId: frame.callId, error })
+      }))
+      const lms = yield* LMStudioClient.make({ baseUrl: server.url })
+      const [model] = yield* lms.embedding.listLoaded()
+      for (const effect of [model!.embed("a"), model!.tokenize("a")] as ReadonlyArray<Effect.Effect<unknown, any>>) {
+        const error = yield* Effect.flip(effect)
+        assert.strictEqual(error._tag, "ModelNotFoundError")
+        assert.include(error.message, `"${NOMIC}" has already been unloaded`)
       }
     }))
 
@@ -336,6 +373,39 @@ describe("guide: images against the simulator", () => {
     }))
 })
 
+describe("guide: images in a chat", () => {
+  const VISION = "qwen2-vl-2b-instruct"
+
+  it.scopedLive("a vision model gets the image as a file part before the text, and answers", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      const image = yield* client.files.prepareImage({ name: "dot.png", data: DOT_PNG })
+      const model = yield* client.llm.loadNewInstance(VISION)
+      const result = yield* model.respond(Chat.make(Chat.user("What is in this image?", { images: [image] })))
+      assert.isAbove(result.content.length, 0)
+      const create = (yield* sent(sim, "channelCreate")).find((f) => f.endpoint === "predict")
+      const message = (create?.creationParameter as { history: { messages: Array<{ content: Array<unknown> }> } }).history.messages[0]
+      assert.deepStrictEqual(message?.content, [
+        { type: "file", name: "dot.png", identifier: image.identifier, sizeBytes: 70, fileType: "image" },
+        { type: "text", text: "What is in this image?" }
+      ])
+    }))
+
+  it.scopedLive("a model without vision: an InvalidArgumentError on chat that says so, and no prediction is started", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup()
+      const image = yield* client.files.prepareImage({ name: "dot.png", data: DOT_PNG })
+      const model = yield* client.llm.loadNewInstance(LLAMA)
+      assert.isFalse(model.info.vision)
+      const error = yield* Effect.flip(model.respond([{ role: "user", content: "Describe it", images: [image] }]))
+      assert.strictEqual(error._tag, "InvalidArgumentError")
+      assert.strictEqual((error as { field?: string }).field, "chat")
+      assert.include(error.message, "not a vision model")
+      assert.include(error.message, LLAMA)
+      assert.isUndefined((yield* sent(sim, "channelCreate")).find((f) => f.endpoint === "predict"))
+    }))
+})
+
 describe("every operation is a client span", () => {
   it.scopedLive("LMStudio.<domain>.<operation>, with the instance's identifier and model key", () =>
     Effect.gen(function*() {
@@ -367,6 +437,7 @@ describe("every operation is a client span", () => {
       const embedding = yield* client.embedding.loadNewInstance(NOMIC)
       const llm = yield* client.llm.loadNewInstance(LLAMA)
       yield* Effect.all([
+        client.files.prepareImage({ name: "dot.png", data: DOT_PNG }),
         embedding.embed(["a", "b"]),
         embedding.tokenize("a"),
         embedding.countTokens("a"),
@@ -380,7 +451,8 @@ describe("every operation is a client span", () => {
           "LMStudio.embedding.tokenize",
           "LMStudio.embedding.countTokens",
           "LMStudio.llm.tokenize",
-          "LMStudio.llm.countTokens"
+          "LMStudio.llm.countTokens",
+          "LMStudio.files.prepareImage"
         ]
       ) assert.include(names, name)
       const embed = spans.find((s) => s.name === "LMStudio.embedding.embed")!

@@ -79,8 +79,12 @@ describe("cancellation leaves nothing loaded", () => {
     it.scopedLive(`loadNewInstance interrupted ${stage.name} sends cancel`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        const fiber = yield* Effect.fork(client.llm.loadNewInstance(LLAMA))
-        yield* Effect.sleep(stage.after)
+        // Mid-progress means after a progress packet arrived, whatever the machine's load.
+        const progressed = yield* Deferred.make<void>()
+        const fiber = yield* Effect.fork(
+          client.llm.loadNewInstance(LLAMA, { onProgress: () => Deferred.succeed(progressed, undefined) })
+        )
+        if (stage.after !== "0 millis") yield* Deferred.await(progressed)
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
         const cancels = (yield* sent(sim, "channelSend")).filter((f) =>

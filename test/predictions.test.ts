@@ -9,6 +9,7 @@ import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
+import * as Hash from "effect/Hash"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -16,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import { Chat, LMStudioClient, Prediction } from "../src/index.js"
+import { FileHandle } from "../src/FileHandle.js"
 import * as PredictServer from "./support/predictServer.js"
 
 const answer = (fragments: ReadonlyArray<string | Record<string, unknown>>, extra?: Partial<PredictServer.Behaviour>) =>
@@ -92,7 +94,9 @@ describe("respond", () => {
 
   it.scopedLive("plain [{ role, content }] arrays and images (file parts before the text) are accepted", () =>
     Effect.gen(function*() {
-      const { model, server } = yield* setup(answer(HELLO))
+      // Images go only to vision models (a model without vision refuses them before any frame).
+      const server = yield* PredictServer.make(answer(HELLO), 2, { ...PredictServer.INSTANCE, vision: true })
+      const model = yield* (yield* LMStudioClient.make({ baseUrl: server.url })).llm.model()
       const image = { _tag: "FileHandle", name: "dot.png", identifier: "1764457200000-dot.png", type: "image", sizeBytes: 68 } as const
       yield* model.respond([
         { role: "system", content: "Be brief." },
@@ -534,4 +538,27 @@ describe("spans", () => {
         assert.notInclude(JSON.stringify([...span.attributes]), "secret")
       }
     }))
+})
+
+describe("Chat values", () => {
+  it("data-first and data-last appends give equal chats; the original never changes", () => {
+    const base = Chat.make(Chat.system("Be terse."))
+    const piped = base.pipe(Chat.appendUser("Hi"), Chat.appendAssistant("Hello."), Chat.append({ role: "user", content: "Bye" }))
+    const direct = Chat.append(Chat.appendAssistant(Chat.appendUser(base, "Hi"), "Hello."), Chat.user("Bye"))
+    assert.isTrue(Equal.equals(piped, direct))
+    assert.strictEqual(Hash.hash(piped), Hash.hash(direct))
+    assert.isFalse(Equal.equals(piped, base))
+    assert.strictEqual(base.messages.length, 1)
+    assert.deepStrictEqual(piped.messages.map((m) => m.role), ["system", "user", "assistant", "user"])
+    assert.isTrue(Equal.equals(Chat.empty, Chat.make()))
+  })
+
+  it("a chat round-trips through its Schema (e.g. to store a conversation)", () => {
+    const image = new FileHandle({ name: "dot.png", identifier: "1-dot.png", type: "image", sizeBytes: 68 })
+    const chat = Chat.make(Chat.user("What is this?", { images: [image] }), Chat.assistant("A dot."))
+    const json = JSON.parse(JSON.stringify(Schema.encodeSync(Chat.Chat)(chat)))
+    const back = Schema.decodeUnknownSync(Chat.Chat)(json)
+    assert.isTrue(Equal.equals(back, chat))
+    assert.isTrue(Chat.isChat(back))
+  })
 })

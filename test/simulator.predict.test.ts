@@ -9,12 +9,14 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { tokenize, tokenPieces } from "../src/testing/internal/tokenizer.js"
-import { channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
+import { pieces as tokenPieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
+import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const R1 = "deepseek-r1-distill-qwen-1.5b"
 const VISION = "qwen2-vl-2b-instruct"
+/** A 1×1 PNG. */
+const DOT_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 
 const byIdentifier = (identifier: string) => ({ type: "query", query: { identifier } })
 const user = (text: string) => ({ role: "user", content: [{ type: "text", text }] })
@@ -46,7 +48,6 @@ describe("simulator predictions", () => {
     assert.strictEqual(tokenPieces(text).join(""), text)
     assert.deepStrictEqual(tokenize(text), tokenize(text))
     assert.deepStrictEqual(tokenPieces("Say hi"), ["Say", " hi"])
-    assert.deepStrictEqual(tokenPieces("<|im_start|>user\n<think>"), ["<|im_start|>", "user", "\n", "<think>"])
     assert.notDeepEqual(tokenize("cat"), tokenize("dog"))
   })
 
@@ -123,6 +124,20 @@ describe("simulator predictions", () => {
       assert.strictEqual(frames.at(-1).type, "channelClose")
     }))
 
+  it.scopedLive("tokenMs 0: a cancel sent on the first fragment stops the prediction early", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup({ tokenMs: 0 })
+      const full = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi"))).length
+      yield* client.send({ type: "channelCreate", endpoint: "predict", channelId: 1, creationParameter: predictParameter("Say hi") })
+      while ((yield* client.next).message?.type !== "fragment") {
+        // progress packets
+      }
+      yield* client.send({ type: "channelSend", channelId: 1, message: { type: "cancel" } })
+      const { stats } = successOf(yield* untilEnd(client, 1))
+      assert.strictEqual(stats.stopReason, "userStopped")
+      assert.isBelow(stats.predictedTokensCount, full)
+    }))
+
   it.scopedLive("maxTokens: exactly N tokens; a reply that fits ends with EOS counted", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
@@ -162,23 +177,31 @@ describe("simulator predictions", () => {
       assert.strictEqual(stats.predictedTokensCount, fragmentsOf(frames).length)
     }))
 
-  it.scopedLive("contextOverflowPolicy stopAtLimit stops at the instance's context length", () =>
+  it.scopedLive("contextOverflowPolicy stopAtLimit stops at the instance's context length; prompt counts match applyPromptTemplate", () =>
     Effect.gen(function*() {
-      const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0 })
-      yield* sim.preload(LLAMA, { config: [{ key: "llm.load.contextLength", value: 20 }] })
-      const client = yield* connect(sim.url, "llm")
+      const { client, sim } = yield* setup()
+      const history = { messages: [user("Say hi")] }
+      const formatted = yield* call(client, 0, "applyPromptTemplate", {
+        specifier: byIdentifier(LLAMA),
+        history,
+        predictionConfigStack: { layers: [] },
+        opts: {}
+      })
+      const counted = yield* call(client, 1, "countTokens", { specifier: byIdentifier(LLAMA), inputString: formatted.result.formatted })
+      const promptTokens: number = counted.result.tokenCount
+      yield* sim.preload(LLAMA, { identifier: "small", config: [{ key: "llm.load.contextLength", value: promptTokens + 10 }] })
       const policy = (value: string) => [{ key: "llm.prediction.contextOverflowPolicy", value }]
-      const stopped = successOf(yield* channel(client, 0, "predict", predictParameter("Say hi", policy("stopAtLimit"))))
+      const stopped = successOf(yield* channel(client, 2, "predict", predictParameter("Say hi", policy("stopAtLimit"), "small")))
       assert.strictEqual(stopped.stats.stopReason, "contextLengthReached")
-      assert.strictEqual(stopped.stats.promptTokensCount, 10) // <|im_start|>user\nSay hi<|im_end|>\n<|im_start|>assistant\n
+      assert.strictEqual(stopped.stats.promptTokensCount, promptTokens)
       assert.strictEqual(stopped.stats.predictedTokensCount, 10)
-      assert.strictEqual(stopped.stats.totalTokensCount, 20)
-      const rolling = successOf(yield* channel(client, 1, "predict", predictParameter("Say hi", policy("rollingWindow"))))
+      assert.strictEqual(stopped.stats.totalTokensCount, promptTokens + 10)
+      const rolling = successOf(yield* channel(client, 3, "predict", predictParameter("Say hi", policy("rollingWindow"), "small")))
       assert.strictEqual(rolling.stats.stopReason, "eosFound")
       assert.deepStrictEqual(stopped.modelInfo, { ...rolling.modelInfo, lastUsedTime: stopped.modelInfo.lastUsedTime })
       assert.deepStrictEqual(stopped.loadModelConfig.fields.find((f: Frame) => f.key === "llm.load.contextLength"), {
         key: "llm.load.contextLength",
-        value: 20
+        value: promptTokens + 10
       })
       assert.deepStrictEqual(stopped.predictionConfig, { fields: policy("stopAtLimit") })
     }))
@@ -326,6 +349,30 @@ describe("simulator predictions", () => {
       assert.deepStrictEqual(callNames(yield* channel(client, 3, "predict", predictParameter("Use get_weather", [tools, choice("none")]))), [])
     }))
 
+  it.scopedLive("speculative decoding: drafted fragments and draft statistics; an unknown draft model is refused", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const draft = (key: string) => [{ key: "llm.prediction.speculativeDecoding.draftModel", value: key }]
+      const plain = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi")))
+      const frames = yield* channel(client, 1, "predict", predictParameter("Say hi", draft("qwen2.5-7b-instruct")))
+      const drafted = fragmentsOf(frames)
+      assert.deepStrictEqual(drafted.map((p) => p.fragment.content), plain.map((p) => p.fragment.content))
+      assert.isTrue(drafted.some((p) => p.fragment.containsDrafted))
+      assert.isTrue(plain.every((p) => !p.fragment.containsDrafted))
+      const { stats } = successOf(frames)
+      assert.strictEqual(stats.usedDraftModelKey, "qwen2.5-7b-instruct")
+      // Drafted fragments were accepted drafts (the EOS token may be one too).
+      assert.isAtLeast(stats.acceptedDraftTokensCount, drafted.filter((p) => p.fragment.containsDrafted).length)
+      assert.isAtMost(stats.acceptedDraftTokensCount, stats.predictedTokensCount)
+      assert.strictEqual(
+        stats.totalDraftTokensCount,
+        stats.acceptedDraftTokensCount + stats.rejectedDraftTokensCount + stats.ignoredDraftTokensCount
+      )
+      const [missing] = yield* channel(client, 2, "predict", predictParameter("Say hi", draft("no-such-draft")))
+      assert.strictEqual(missing.type, "channelError")
+      assert.strictEqual(missing.error.displayData.code, "generic.pathNotFound")
+    }))
+
   it.scopedLive("logProbs: fragments carry token details only when asked", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
@@ -377,20 +424,26 @@ describe("simulator predictions", () => {
       assert.include(badHistory.title, "Invalid creation parameter")
       const badConfig = errorOf(yield* channel(client, 4, "predict", predictParameter("hi", [{ key: "llm.prediction.maxPredictedTokens", value: "ten" }])))
       assert.include(badConfig.title, "llm.prediction.maxPredictedTokens")
-      const image = {
-        modelSpecifier: byIdentifier(LLAMA),
-        history: {
-          messages: [{
-            role: "user",
-            content: [{ type: "file", name: "dot.png", identifier: "1-dot.png", sizeBytes: 68, fileType: "image" }, { type: "text", text: "What is this?" }]
-          }]
-        },
+      const withFile = (file: Frame, identifier = LLAMA) => ({
+        modelSpecifier: byIdentifier(identifier),
+        history: { messages: [{ role: "user", content: [{ type: "file", ...file }, { type: "text", text: "What is this?" }] }] },
         predictionConfigStack: stack()
-      }
-      const refused = errorOf(yield* channel(client, 5, "predict", image))
+      })
+      const neverUploaded = errorOf(yield* channel(client, 5, "predict", withFile({
+        name: "dot.png",
+        identifier: "1-dot.png",
+        sizeBytes: 68,
+        fileType: "image"
+      })))
+      assert.include(neverUploaded.title, "not found")
+      const files = yield* connect(sim.url, "files")
+      const uploaded = yield* call(files, 0, "uploadFileBase64", { name: "dot.png", contentBase64: DOT_PNG })
+      assert.strictEqual(uploaded.result.fileType, "image")
+      const image = { name: "dot.png", ...uploaded.result }
+      const refused = errorOf(yield* channel(client, 6, "predict", withFile(image)))
       assert.include(refused.title, "does not support images")
       yield* sim.preload(VISION)
-      const seen = yield* channel(client, 6, "predict", { ...image, modelSpecifier: byIdentifier(VISION) })
+      const seen = yield* channel(client, 7, "predict", withFile(image, VISION))
       assert.strictEqual(successOf(seen).stats.stopReason, "eosFound")
     }))
 
@@ -419,13 +472,23 @@ describe("simulator predictions", () => {
         while (seen.filter((f) => f.message?.type === "fragment").length < 2) seen.push(yield* client.next)
         yield* realSleep(60)
         assert.strictEqual(yield* client.backlog, 0)
+        assert.strictEqual(yield* sim.activePredictions, 1)
         yield* client.send({ type: "channelSend", channelId: 0, message: { type: "cancel" } })
         const rest = yield* untilEnd(client, 0)
+        assert.strictEqual(yield* sim.activePredictions, 0)
         assert.strictEqual(successOf(rest).stats.stopReason, "userStopped")
         assert.strictEqual(successOf(rest).stats.predictedTokensCount, 2)
         // One-shot: the next prediction is normal.
         const next = yield* channel(client, 1, "predict", predictParameter("Say hi"))
         assert.strictEqual(successOf(next).stats.stopReason, "eosFound")
+        // A stalled prediction whose instance is unloaded ends with modelUnloaded.
+        yield* sim.faults.stallPredictionAfter(0)
+        yield* client.send({ type: "channelCreate", endpoint: "predict", channelId: 2, creationParameter: predictParameter("Say hi") })
+        while ((yield* sim.activePredictions) === 0) yield* realSleep(5)
+        yield* sim.unloadAll
+        const unloaded = yield* untilEnd(client, 2)
+        assert.strictEqual(successOf(unloaded).stats.stopReason, "modelUnloaded")
+        assert.strictEqual(successOf(unloaded).stats.predictedTokensCount, 0)
       }))
 
     it.scopedLive("failPredictionAfter(n): success with stopReason failed after n fragments", () =>
@@ -449,6 +512,7 @@ describe("simulator predictions", () => {
         while ((yield* client.backlog) > 0) received.push(yield* client.next)
         assert.lengthOf(received.filter((f) => f.message?.type === "fragment"), 1)
         assert.notInclude(received.map((f) => f.message?.type), "success")
+        while ((yield* sim.activePredictions) > 0) yield* realSleep(5) // the server side ends too
       }))
 
     it.scopedLive("unknownPredictionPacketAfter(n): one packet of an unknown type, then the prediction carries on", () =>

@@ -2,13 +2,14 @@
  * Bad input is rejected with a typed InvalidArgumentError naming the field, before any frame is
  * sent (asserted on the simulator's traffic log).
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { type LMStudioError, LMStudioClient } from "../src/index.js"
+import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, NOMIC, sent, setup } from "./support/harness.js"
 
-type Client = Effect.Effect.Success<ReturnType<typeof setup>>["client"]
+type Client = LMStudioClient["Type"]
 
 const longKey = "k".repeat(1025)
 
@@ -45,11 +46,14 @@ const cases: ReadonlyArray<readonly [string, (client: Client) => Effect.Effect<u
   ["getModelInfo query with an unknown key", (c) => c.llm.getModelInfo({ name: "llama" } as never), "query"]
 ]
 
-describe("bad input fails before any I/O", () => {
+// One simulator and client for the whole table: no case may send a frame or open a socket, so
+// the shared traffic log stays empty from the first case to the last.
+layer(LMStudioSimulator.layerClient({ loadMs: 20, progressSteps: 5 }))("bad input fails before any I/O", (it) => {
   for (const [name, call, field] of cases) {
-    it.scopedLive(`${name} → InvalidArgumentError(${field})`, () =>
+    it.effect(`${name} → InvalidArgumentError(${field})`, () =>
       Effect.gen(function*() {
-        const { client, sim } = yield* setup()
+        const client = yield* LMStudioClient
+        const sim = yield* LMStudioSimulator.LMStudioSimulator
         const error = yield* Effect.flip(call(client))
         assert.strictEqual(error._tag, "InvalidArgumentError")
         if (error._tag === "InvalidArgumentError") assert.strictEqual(error.field, field)

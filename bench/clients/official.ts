@@ -30,6 +30,14 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => client.llm.load(key, { verbose: false })))
     },
+    predictions: async (deadline) => {
+      const model = await client.llm.model()
+      let fragments = 0
+      const ops = await countUntil(deadline, async () => {
+        for await (const _fragment of model.respond("Tell me a story.")) fragments++
+      })
+      return { ops, fragments }
+    },
     connectFirstCall: async (deadline) => {
       const latencies: Array<number> = []
       while (now() < deadline) {

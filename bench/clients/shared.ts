@@ -25,6 +25,8 @@ export interface BenchClient {
   readonly loadUnload: (deadline: number, key: string) => Promise<number>
   /** Workload 5: `count` loads at once on this client; resolves when all are loaded. */
   readonly concurrentLoads: (count: number, key: string) => Promise<void>
+  /** Workload 9: sequential streamed predictions on a loaded model, counting every fragment. */
+  readonly predictions: (deadline: number) => Promise<{ readonly ops: number; readonly fragments: number }>
   /** Workload 6: new client → first `listLoaded` → close, repeatedly; latencies (ms) up to the first result. */
   readonly connectFirstCall: (deadline: number) => Promise<Array<number>>
   readonly close: () => Promise<void>

@@ -1,10 +1,13 @@
 /**
  * A protocol-faithful LM Studio for tests, demos and CI: a real HTTP + WebSocket server on
- * loopback that behaves like LM Studio's model-management API, with
- * fault injection and a log of every frame.
+ * loopback that behaves like LM Studio's model-management and inference API, with fault injection
+ * and a log of every frame.
  *
- * Time comes from Effect's `Clock`: load pacing and idle-TTL expiry are `Effect.sleep`s, so tests
- * running on `TestClock` drive them with `TestClock.adjust`.
+ * Predictions are deterministic: the same chat, config and model always stream the same
+ * fragments, one token each.
+ *
+ * Time comes from Effect's `Clock`: load pacing, token pacing and idle-TTL expiry are
+ * `Effect.sleep`s, so tests running on `TestClock` drive them with `TestClock.adjust`.
  *
  * @since 0.1.0
  */
@@ -37,6 +40,8 @@ import {
   SimState,
   unloadInstance
 } from "./internal/state.js"
+// From trafficLog.ts, not state.ts: state.ts mentions `ws` types, which users do not have (@types/ws).
+import type { TrafficEntry as TrafficEntry_ } from "./internal/trafficLog.js"
 
 export {
   /**
@@ -56,14 +61,7 @@ export {
  * @since 0.1.0
  * @category models
  */
-export interface TrafficEntry {
-  readonly direction: "in" | "out"
-  readonly namespace: string
-  readonly connection: number
-  readonly frame: unknown
-}
-// Declared here, not imported from internal/state.ts: that module's types mention `ws`, whose
-// types (@types/ws) users do not have, so the public declarations must not reach it.
+export type TrafficEntry = TrafficEntry_
 
 /**
  * How to build a simulator.
@@ -193,7 +191,7 @@ export interface Faults {
   /**
    * The next prediction (`predict` or `completeRawText`) stops sending after `n` fragments (after
    * prompt processing for `0`; after the last fragment if it has fewer). It still answers a
-   * `cancel` with `userStopped`.
+   * `cancel` with `userStopped`, and ends with `modelUnloaded` if its instance is unloaded.
    */
   readonly stallPredictionAfter: (n: number) => Effect.Effect<void>
   /** The next prediction ends after `n` fragments with `success` whose `stopReason` is `"failed"`. */
@@ -251,6 +249,11 @@ export declare namespace LMStudioSimulator {
     readonly unloadAll: Effect.Effect<void>
     /** Open WebSocket connections. */
     readonly connectionCount: Effect.Effect<number>
+    /**
+     * Predictions generating right now, all sockets. `0` once every prediction has ended (with
+     * `success`, or because its socket closed): what a test checks to know nothing is left running.
+     */
+    readonly activePredictions: Effect.Effect<number>
     readonly faults: Faults
     /** Terminates every socket and stops listening (pending calls stay pending on the client until it sees the drop). */
     readonly stop: Effect.Effect<void>
@@ -436,6 +439,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
         (records) => Effect.forEach(records, (record) => unloadInstance(sim, record), { discard: true })
       ),
       connectionCount: Effect.sync(() => sim.state.connections.size),
+      activePredictions: Effect.sync(() => sim.state.activePredictions),
       faults,
       stop: listener.stop,
       start: listener.start

@@ -94,7 +94,7 @@ const success = (stopReason: string, predicted: number, creationParameter: Recor
 export interface PredictServer {
   readonly url: string
   behaviour: Behaviour
-  /** Milliseconds between fragments. */
+  /** Milliseconds between fragments; 0 sends them all at once. */
   tokenMs: number
   readonly predictions: Array<Prediction>
   /** Every frame clients sent on `/llm` (no auth packets). */
@@ -103,7 +103,8 @@ export interface PredictServer {
   readonly busy: () => boolean
 }
 
-export const make = (behaviour: Behaviour, tokenMs = 2) =>
+/** `instance` is what `getModelInfo` / `listLoaded` report (default {@link INSTANCE}). */
+export const make = (behaviour: Behaviour, tokenMs = 2, instance: Record<string, unknown> = INSTANCE) =>
   Effect.gen(function*() {
     const predictions: Array<Prediction> = []
     const llmFrames: Array<Record<string, any>> = []
@@ -156,7 +157,9 @@ export const make = (behaviour: Behaviour, tokenMs = 2) =>
           return end(peer, p, b._tag === "Answer" ? b.stopReason ?? "eosFound" : "eosFound")
         }
         i++
-        timers.set(p.channelId, setTimeout(step, state.tokenMs))
+        // tokenMs 0: everything at once (throughput measurements); otherwise one token per tick.
+        if (state.tokenMs === 0) step()
+        else timers.set(p.channelId, setTimeout(step, state.tokenMs))
       }
       // Never in the same tick as the create (so a cancel sent right after it is seen first).
       timers.set(p.channelId, setTimeout(step, state.tokenMs))
@@ -167,9 +170,9 @@ export const make = (behaviour: Behaviour, tokenMs = 2) =>
       if (peer.path === "/llm") llmFrames.push(frame)
       if (frame.type === "rpcCall") {
         const result = frame.endpoint === "getModelInfo"
-          ? INSTANCE
+          ? instance
           : frame.endpoint === "listLoaded"
-          ? [INSTANCE]
+          ? [instance]
           : frame.endpoint === "applyPromptTemplate"
           ? { formatted: "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n" }
           : undefined

@@ -84,6 +84,16 @@ export const untilEnd = (client: RawClient, channelId: number) =>
     }
   })
 
+/** Makes an RPC call and returns its `rpcResult` / `rpcError` frame. */
+export const call = (client: RawClient, callId: number, endpoint: string, parameter?: unknown) =>
+  Effect.gen(function*() {
+    yield* client.send({ type: "rpcCall", endpoint, callId, ...(parameter !== undefined ? { parameter } : {}) })
+    while (true) {
+      const frame = yield* client.next
+      if ((frame.type === "rpcResult" || frame.type === "rpcError") && frame.callId === callId) return frame
+    }
+  })
+
 /** Opens a channel and collects its frames up to its end. */
 export const channel = (client: RawClient, channelId: number, endpoint: string, creationParameter: unknown) =>
   Effect.gen(function*() {

@@ -182,7 +182,11 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
           ))
         }
       }
-    }).pipe(Effect.catchAll((error) => Effect.sync(() => run.settle(Exit.fail(error)))))
+    }).pipe(
+      // Whatever stops the reader (a failed channel, even a defect) settles the load, so no
+      // waiter is left waiting.
+      Effect.catchAllCause((cause) => Effect.sync(() => run.settle(Exit.failCause(cause))))
+    )
 
   const start = (request: LoadRequest): Effect.Effect<Run, LMStudioError> =>
     port.openChannelUnscoped(request.endpoint, request.creationParameter, {
@@ -241,8 +245,9 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
       inactivity.unwatch(run)
       // A load that ended without a caller keeping it is settled, so a late reader sees why.
       run.settle(Exit.interrupt(FiberId.none))
-      const pump = run.pump === undefined ? Effect.void : Fiber.interrupt(run.pump)
-      return Effect.zipRight(pump, kept ? run.channel.close : cancelAndCleanUp(run))
+      // A kept load's reader has already stopped (it stops once the load settled).
+      if (kept) return run.channel.close
+      return Effect.zipRight(run.pump === undefined ? Effect.void : Fiber.interrupt(run.pump), cancelAndCleanUp(run))
     })
 
   const awaitLoaded: LoadRuns<Handle, Info>["awaitLoaded"] = (run, onProgress) => {

@@ -14,6 +14,7 @@ import type { LlmInstanceInfo } from "../../ModelInfo.js"
 import { type PredictionConfig, validatePredictionConfig } from "../../PredictionConfig.js"
 import type { PredictionEvent, PredictionResult } from "../../Prediction.js"
 import type { HandleContext } from "../handleContext.js"
+import { refuseImagesWithoutVision } from "../inference/vision.js"
 import type { KVConfigStack } from "../protocol/kvConfig.js"
 import { predictionConfigToKVFields } from "../protocol/predictionConfigKV.js"
 import { annotate, withClientSpan, withClientSpanStream } from "../tracing.js"
@@ -78,6 +79,7 @@ const prepare = (
     const options = (rawOptions ?? {}) as Api.PredictionOptions & Api.PredictionCallbacks & { structured?: unknown }
     yield* checkOptionKeys(options, OPTION_KEYS[streaming ? "stream" : "effect"])
     const history: ChatHistoryData = mode === "respond" ? yield* toHistory(input) : yield* promptHistory(input)
+    yield* refuseImagesWithoutVision(context.info, history)
     const config = options.config === undefined ? {} : yield* validatePredictionConfig(options.config)
     const structured = yield* prepareStructured(options.structured)
     const preset = options.preset === undefined ? undefined : yield* Validate.keyString("preset", options.preset)
@@ -152,13 +154,9 @@ export const llmOperations = (context: HandleContext<LlmInstanceInfo>) => {
       span(mode)
     )
 
-  const predictStream =
-    (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
-      Stream.unwrap(Effect.map(prepare(context, mode, true, input, options), ({ request }) => Predict.events(context, request)))
-        .pipe(
-          Stream.tap((event) => (event._tag === "Result" ? annotateStats(event.result) : Effect.void)),
-          streamSpan(`${mode}Stream`)
-        )
+  const predictStream = (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
+    Stream.unwrap(Effect.map(prepare(context, mode, true, input, options), ({ request }) =>
+      Predict.events(context, request, annotateStats))).pipe(streamSpan(`${mode}Stream`))
 
   const applyPromptTemplate = (chat: unknown, options?: Api.ApplyPromptTemplateOptions): Effect.Effect<string, LMStudioError> =>
     Effect.gen(function*() {

@@ -19,7 +19,7 @@ import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { LMStudioError } from "../../LMStudioError.js"
 import type { LlmInstanceInfo } from "../../ModelInfo.js"
@@ -83,7 +83,8 @@ const open = (
       identifier: context.info.identifier,
       inactivityMillis: Duration.toMillis(request.inactivity),
       structured: request.structured,
-      emitsEvents
+      emitsEvents,
+      redact: context.port.redact
     })
     const limit = Duration.isFinite(request.inactivity) ? Duration.toMillis(request.inactivity) : undefined
     const running: Omit<Running, "channel"> & { channel: Open | undefined } = {
@@ -198,30 +199,45 @@ const loop = (running: Running, callbacks: Callbacks | undefined) =>
 
 /**
  * A prediction as a Stream of events ending with `Result`. Stopping the stream before the server
- * finished cancels the prediction.
+ * finished cancels the prediction. One pull per batch of packets, no per-event combinators.
  */
 export const events = (
   context: HandleContext<LlmInstanceInfo>,
-  request: PredictRequest
+  request: PredictRequest,
+  onResult: (result: Prediction.PredictionResult) => Effect.Effect<void>
 ): Stream.Stream<Prediction.PredictionEvent, LMStudioError> =>
   Stream.unwrapScoped(
     Effect.acquireRelease(open(context, request, true), finish).pipe(
       Effect.tap(watch),
-      Effect.map(({ channel, reader }) =>
-        Mailbox.toStream(channel.packets).pipe(
-          Stream.mapChunksEffect((chunk) => {
-            const out: Array<Prediction.PredictionEvent> = []
-            for (const raw of chunk) {
-              const read = reader.read(raw)
-              if (!Array.isArray(read)) return Effect.fail(read as Exclude<typeof read, ReadonlyArray<unknown>>)
-              for (const event of read) out.push(event)
-              if (reader.result !== undefined) break
-            }
-            return Effect.succeed(Chunk.unsafeFromArray(out))
-          }),
-          Stream.takeUntil((event) => event._tag === "Result"),
-          Stream.concat(Stream.suspend(() => (reader.result !== undefined ? Stream.empty : Stream.fail(reader.endedEarly()))))
+      Effect.map(({ channel, reader }) => {
+        const toError = inTermsOfHandle(context)
+        /** Set once the stream has nothing more to emit: the end, or the error it ends with. */
+        let next: Option.Option<LMStudioError> | undefined = undefined
+        const pull: Effect.Effect<Chunk.Chunk<Prediction.PredictionEvent>, Option.Option<LMStudioError>> = Effect.suspend(
+          () => {
+            if (next !== undefined) return Effect.fail(next)
+            return Effect.matchEffect(channel.packets.takeAll, {
+              onFailure: (error) => Effect.fail(Option.some(toError(error))),
+              onSuccess: ([chunk, done]) => {
+                const out: Array<Prediction.PredictionEvent> = []
+                for (const raw of chunk) {
+                  const read = reader.read(raw)
+                  if (!Array.isArray(read)) {
+                    return Effect.fail(Option.some(read as Exclude<typeof read, ReadonlyArray<unknown>>))
+                  }
+                  for (const event of read) out.push(event)
+                  if (reader.result !== undefined) {
+                    next = Option.none()
+                    return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
+                  }
+                }
+                if (done) next = Option.some(reader.endedEarly())
+                return Effect.succeed(Chunk.unsafeFromArray(out))
+              }
+            })
+          }
         )
-      )
+        return Stream.repeatEffectChunkOption(pull)
+      })
     )
-  ).pipe(Stream.mapError(inTermsOfHandle(context)))
+  )

@@ -9,7 +9,6 @@
  * @internal
  */
 import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import {
   PredictionFailedError,
@@ -49,6 +48,8 @@ export interface ReaderOptions {
   readonly structured: Structured | undefined
   /** `false` when nobody consumes events: fragments only add to the answer. */
   readonly emitsEvents: boolean
+  /** Removes secrets from server text put in errors. */
+  readonly redact: (text: string) => string
 }
 
 export class PredictionReader {
@@ -100,7 +101,7 @@ export class PredictionReader {
         return this.emit({
           _tag: "ToolCallFailed",
           callId: this.currentCall(),
-          reason: errorTitle(packet.error),
+          reason: this.options.redact(errorTitle(packet.error)),
           rawContent: typeof packet.rawContent === "string" ? packet.rawContent : undefined
         })
       default:
@@ -189,10 +190,7 @@ export class PredictionReader {
     this.terminal = true
     const decoded = decodeSuccess(raw)
     if (Either.isLeft(decoded)) {
-      return new ProtocolError({
-        endpoint: this.options.endpoint,
-        detail: `malformed prediction result: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`
-      })
+      return ProtocolError.fromParseError(decoded.left, { endpoint: this.options.endpoint, redact: this.options.redact })
     }
     const packet = decoded.right
     const { stopReason } = packet.stats

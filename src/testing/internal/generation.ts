@@ -8,7 +8,7 @@
  */
 import type { ChatMessage } from "./predictProtocol.js"
 import { messageText } from "./predictProtocol.js"
-import { tokenPieces } from "./tokenizer.js"
+import { pieces } from "./tokenizer.js"
 
 /** FNV-1a over the given strings: the generator's seed. */
 export const seedOf = (...parts: ReadonlyArray<string>): number => {
@@ -56,14 +56,6 @@ const firstWords = (text: string, n: number): string => {
   const words = text.trim().split(/\s+/).filter((w) => w.length > 0)
   return words.length > n ? `${words.slice(0, n).join(" ")}…` : words.join(" ")
 }
-
-/**
- * A ChatML-style rendering of a chat: what the simulator counts prompt tokens of. It ends with
- * the generation prompt, as LM Studio's templates do [inferred: the template].
- */
-export const renderChat = (messages: ReadonlyArray<ChatMessage>): string =>
-  messages.map((message) => `<|im_start|>${message.role}\n${messageText(message)}<|im_end|>\n`).join("") +
-  "<|im_start|>assistant\n"
 
 /** What the reply depends on. */
 export interface ReplyInput {
@@ -119,7 +111,7 @@ export interface PlannedToken {
 }
 
 const piecesAs = (text: string, reasoningType: ReasoningType): Array<PlannedToken> =>
-  tokenPieces(text).map((piece) => ({ text: piece, reasoningType }))
+  pieces(text).map((piece) => ({ text: piece, reasoningType }))
 
 /**
  * Splits a reply into tokens. With reasoning delimiters, the first start delimiter and the first

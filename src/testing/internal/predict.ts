@@ -1,8 +1,8 @@
 /**
  * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt).
  * Failures before the first packet are `channelError`s:
- * an unknown model or instance, an unknown preset, an image for a model without vision, and a
- * malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
+ * an unknown model or instance, an unknown preset, a file that was never uploaded, an image for a
+ * model without vision, and a malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
  *
  * @internal
  */
@@ -12,19 +12,20 @@ import * as Schema from "effect/Schema"
 import { type KVConfigStack, flattenStack } from "../../internal/protocol/kvConfig.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { ChannelContext, ChannelEndpoint } from "./context.js"
-import { failure, noModelMatchingQuery, type ServerFailure } from "./errors.js"
+import { failure, pathNotFound, type ServerFailure } from "./errors.js"
 import {
   isReasoningModel,
   naturalReply,
   planTokens,
   reasoningSection,
-  renderChat,
   type ReplyInput,
   replyRandom
 } from "./generation.js"
-import { displayQuery, type InstanceRecord } from "./models.js"
+import { refuseFiles } from "./files.js"
+import { useInstance } from "./inference.js"
+import { type InstanceRecord, resolveModel } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
-import { type Plan, planWithStopStrings, type Step } from "./predictPlan.js"
+import { planWithStopStrings, type Step } from "./predictPlan.js"
 import {
   type ChatMessage,
   CompleteRawTextParameter,
@@ -32,7 +33,8 @@ import {
   PredictParameter
 } from "./predictProtocol.js"
 import { type Limit, streamPrediction } from "./predictStream.js"
-import { findBySpecifier, instancesOf, type SimulatedPreset, touchInstance } from "./state.js"
+import { renderPrompt } from "./promptTemplate.js"
+import { type SimulatedPreset, touchInstance } from "./state.js"
 import { jsonValueFor, wordsOf } from "./structured.js"
 import { toolCallSteps, toolsToCall } from "./tools.js"
 import { countTokens } from "./tokenizer.js"
@@ -60,12 +62,6 @@ const presetNotFound = (specified: string, presets: ReadonlyArray<SimulatedPrese
     }
   })
 
-/** An image sent to a model without vision. Wording [inferred]. */
-const visionNotSupported = (identifier: string): ServerFailure =>
-  failure(`Model "${identifier}" does not support images`, {
-    suggestion: "Load a vision-capable model (one whose info says vision: true) to send images."
-  })
-
 /**
  * The preset a fuzzy identifier names: exact identifier, else (case-insensitively) the same
  * identifier or name, else an identifier ending in `/<fuzzy>` [inferred: "limited fuzzy matching"].
@@ -77,26 +73,24 @@ const findPreset = (presets: ReadonlyArray<SimulatedPreset>, fuzzy: string): Sim
     presets.find((p) => p.identifier.toLowerCase().endsWith(`/${lower}`))
 }
 
-/**
- * The hook for vision checks: a chat carrying an image needs a model with `vision`. Returns the
- * failure, if any.
- */
-export const checkImages = (
-  record: InstanceRecord,
-  messages: ReadonlyArray<ChatMessage> | undefined
-): ServerFailure | undefined => {
-  const hasImage = messages?.some((m) => m.content.some((part) => part.type === "file" && part.fileType === "image"))
-  const vision = record.model.type === "llm" && record.model.vision
-  return hasImage === true && !vision ? visionNotSupported(record.identifier) : undefined
-}
-
 const fragments = (text: string, tags: PredictionSettings["reasoningTags"]): Array<Step> =>
   planTokens(text, tags).map((token) => ({ _tag: "Fragment", token }))
 
+/**
+ * The prompt the model sees, and the chat the reply answers (`undefined` for raw completion):
+ * a raw prompt as is; a chat with the pass-through template as its concatenated contents;
+ * any other chat rendered with the prompt template, tools included, as `applyPromptTemplate` does.
+ */
+const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
+  if (request.messages === undefined) return { prompt: request.rawPrompt, chat: undefined }
+  if (settings.passThroughTemplate) return { prompt: request.messages.map(messageText).join(""), chat: undefined }
+  const opts = settings.tools.length > 0 ? { toolDefinitions: settings.tools } : {}
+  return { prompt: renderPrompt({ messages: request.messages }, opts), chat: request.messages }
+}
+
 /** Decides everything the prediction will stream. */
-const planFor = (record: InstanceRecord, request: PredictionRequest, prompt: string, settings: PredictionSettings) => {
-  const raw = request.messages === undefined || settings.passThroughTemplate
-  const messages = raw ? undefined : request.messages
+const planFor = (record: InstanceRecord, request: PredictionRequest, settings: PredictionSettings) => {
+  const { chat: messages, prompt } = promptOf(request, settings)
   const input: ReplyInput = { modelKey: record.model.modelKey, prompt, messages, samplingKey: settings.samplingKey }
   const rng = replyRandom(input)
   const lastUser = [...(request.messages ?? [])].reverse().find((m) => m.role === "user")
@@ -115,7 +109,7 @@ const planFor = (record: InstanceRecord, request: PredictionRequest, prompt: str
       steps = fragments(text, settings.reasoningTags)
     }
   }
-  return planWithStopStrings(steps, settings.stopStrings)
+  return { plan: planWithStopStrings(steps, settings.stopStrings), promptTokens: countTokens(prompt) }
 }
 
 /** `maxTokens`, or the room left in the context with `stopAtLimit`, whichever is smaller. */
@@ -128,11 +122,8 @@ const limitFor = (record: InstanceRecord, settings: PredictionSettings, promptTo
 const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect<void, ServerFailure> =>
   Effect.gen(function*() {
     const { sim } = ctx
-    const record = findBySpecifier(sim, "llm", request.specifier)
-    if (record === undefined) {
-      const query = request.specifier.type === "query" ? displayQuery(request.specifier.query) : {}
-      return yield* Effect.fail(noModelMatchingQuery(query, instancesOf(sim, "llm").map((i) => i.identifier)))
-    }
+    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance.
+    const record = yield* useInstance(ctx, request.specifier)
     let layers = request.stack.layers
     if (request.preset !== undefined) {
       const preset = findPreset(sim.options.presets, request.preset)
@@ -142,33 +133,36 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
     const predictionConfig = flattenStack({ layers })
     const settings = readSettings(predictionConfig.fields)
     if (Either.isLeft(settings)) return yield* Effect.fail(settings.left)
-    const refusal = checkImages(record, request.messages)
+    const draft = settings.right.draftModel
+    if (draft !== undefined && resolveModel(sim.options.catalog, "llm", draft)._tag !== "Found") {
+      return yield* Effect.fail(pathNotFound(draft, sim.options.catalog.filter((m) => m.type === "llm")))
+    }
+    // Every file part must name an uploaded file; images go only to vision models.
+    const refusal = request.messages === undefined ? undefined : refuseFiles(sim, record, { messages: request.messages })
     if (refusal !== undefined) return yield* Effect.fail(refusal)
 
-    const raw = request.messages === undefined || settings.right.passThroughTemplate
-    const prompt = request.messages === undefined
-      ? request.rawPrompt
-      : raw
-      ? request.messages.map(messageText).join("")
-      : renderChat(request.messages)
-    const promptTokens = countTokens(prompt)
-    const plan: Plan = planFor(record, request, prompt, settings.right)
+    const { plan, promptTokens } = planFor(record, request, settings.right)
     const faults = yield* Effect.sync(() => {
       const taken = { fault: sim.state.faults.predictionFault, unknownPacketAfter: sim.state.faults.unknownPacketAfter }
       sim.state.faults.predictionFault = null
       sim.state.faults.unknownPacketAfter = null
       return taken
     })
-    yield* touchInstance(sim, record)
-    yield* streamPrediction(ctx, {
+    const stream = streamPrediction(ctx, {
       record,
       plan,
       limit: limitFor(record, settings.right, promptTokens),
       promptTokens,
       predictionConfig,
       logProbs: settings.right.logProbs,
+      draftModel: settings.right.draftModel,
       ...faults
     })
+    yield* Effect.acquireUseRelease(
+      Effect.sync(() => void sim.state.activePredictions++),
+      () => stream,
+      () => Effect.sync(() => void sim.state.activePredictions--)
+    )
     yield* touchInstance(sim, record)
   })
 

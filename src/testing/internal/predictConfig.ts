@@ -10,20 +10,12 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { KVConfigField } from "../../internal/protocol/kvConfig.js"
 import { failure, type ServerFailure } from "./errors.js"
+import { ToolDefinition } from "./wire.js"
 
 const PREFIX = "llm.prediction."
 
 const Checkbox = Schema.Struct({ checked: Schema.Boolean, value: Schema.Number })
 
-const ToolDefinition = Schema.Struct({
-  type: Schema.Literal("function"),
-  function: Schema.Struct({
-    name: Schema.String,
-    description: Schema.optional(Schema.String),
-    parameters: Schema.optional(Schema.Unknown)
-  })
-})
-export type ToolDefinition = typeof ToolDefinition.Type
 
 const fieldSchemas = {
   maxPredictedTokens: Checkbox,
@@ -44,6 +36,7 @@ const fieldSchemas = {
     endString: Schema.String
   }),
   "reasoning.enableThinking": Schema.Boolean,
+  "speculativeDecoding.draftModel": Schema.String,
   toolChoice: Schema.Struct({ type: Schema.Literal("generic"), mode: Schema.Literal("none", "auto", "required") }),
   logProbs: Checkbox
 } as const
@@ -78,6 +71,8 @@ export interface PredictionSettings {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** `none`: never call tools; `required`: call the first tool when the user names none. */
   readonly toolChoice: "none" | "auto" | "required"
+  /** The draft model key for speculative decoding, or `undefined`. */
+  readonly draftModel: string | undefined
   /** How many candidates to report per token, or `undefined` when log-probabilities are off. */
   readonly logProbs: number | undefined
   /** Reasoning delimiters to split on, or `undefined` when parsing is off. */
@@ -121,6 +116,7 @@ export const readSettings = (fields: ReadonlyArray<KVConfigField>): Either.Eithe
     jsonSchema: structured?.type === "json" ? structured.jsonSchema ?? true : undefined,
     tools: tools?.type === "toolArray" ? tools.tools ?? [] : [],
     toolChoice: read("toolChoice")?.mode ?? "auto",
+    draftModel: read("speculativeDecoding.draftModel") || undefined,
     logProbs: logProbs !== undefined && logProbs.checked && logProbs.value > 0
       ? Math.min(100, Math.floor(logProbs.value))
       : undefined,

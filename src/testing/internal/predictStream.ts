@@ -13,8 +13,8 @@ import type { KVConfig } from "../../internal/protocol/kvConfig.js"
 import type { ChannelContext } from "./context.js"
 import { instanceInfo, type InstanceRecord } from "./models.js"
 import { costsToken, type Plan, type Step } from "./predictPlan.js"
-import type { PredictionFault } from "./state.js"
-import { tokenId } from "./tokenizer.js"
+import type { PredictionFault, Sim } from "./state.js"
+import { idOf } from "./tokenizer.js"
 
 /** Why a prediction stopped (the wire's `LLMPredictionStopReason`). */
 export type StopReason =
@@ -44,6 +44,8 @@ export interface StreamRequest {
   readonly unknownPacketAfter: number | null
   /** Candidates per token when log-probabilities were requested. */
   readonly logProbs: number | undefined
+  /** The draft model's key when speculative decoding is on. */
+  readonly draftModel: string | undefined
 }
 
 interface Outcome {
@@ -71,7 +73,7 @@ const ALTERNATIVES = [" the", " a", ".", ",", " and", " of", " to", " in", " is"
  * a stable log-probability and `candidates` alternatives, the chosen token first [inferred: values].
  */
 const tokenDetails = (text: string, candidates: number) => {
-  const id = tokenId(text)
+  const id = idOf(text)
   const logProb = -((id % 500) / 1000)
   const others = ALTERNATIVES.filter((alternative) => alternative !== text).slice(0, Math.max(0, candidates - 1))
   return {
@@ -80,12 +82,33 @@ const tokenDetails = (text: string, candidates: number) => {
     logProb,
     candidates: [
       { text, id, logProb },
-      ...others.map((other, i) => ({ text: other, id: tokenId(other), logProb: logProb - 1 - i / 2 }))
+      ...others.map((other, i) => ({ text: other, id: idOf(other), logProb: logProb - 1 - i / 2 }))
     ]
   }
 }
 
-const packetOf = (step: Step, logProbs: number | undefined): unknown => {
+/**
+ * With speculative decoding, two tokens in three come from accepted drafts, and one draft token
+ * in four generated is rejected [inferred: ratios].
+ */
+const isDrafted = (tokenIndex: number): boolean => tokenIndex % 3 !== 0
+
+const draftStats = (draftModel: string | undefined, predicted: number) => {
+  if (draftModel === undefined) return {}
+  let accepted = 0
+  for (let i = 0; i < predicted; i++) if (isDrafted(i)) accepted++
+  const rejected = Math.floor(predicted / 4)
+  return {
+    usedDraftModelKey: draftModel,
+    totalDraftTokensCount: accepted + rejected,
+    acceptedDraftTokensCount: accepted,
+    rejectedDraftTokensCount: rejected,
+    ignoredDraftTokensCount: 0
+  }
+}
+
+const packetOf = (step: Step, request: StreamRequest, tokenIndex: number): unknown => {
+  const { logProbs } = request
   switch (step._tag) {
     case "Fragment":
       return {
@@ -93,7 +116,7 @@ const packetOf = (step: Step, logProbs: number | undefined): unknown => {
         fragment: {
           content: step.token.text,
           tokensCount: 1,
-          containsDrafted: false,
+          containsDrafted: request.draftModel !== undefined && isDrafted(tokenIndex),
           reasoningType: step.token.reasoningType,
           isStructural: false,
           ...(logProbs !== undefined ? { tokens: [tokenDetails(step.token.text, logProbs)] } : {})
@@ -124,10 +147,10 @@ const progressPacket = (progress: 0 | 1, total: number) => ({
 /** The generator: returns how it stopped, unless a fault stalls it or drops the socket. */
 const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counters): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
-    const { limit, plan, record } = request
+    const { limit, plan } = request
     const tokenMs = ctx.sim.options.tokenMs
-    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : Effect.yieldNow()
-    const unloaded = Effect.sync(() => !ctx.sim.state.instances.includes(record))
+    // Even unpaced, each token waits for the next macrotask, so a cancel already on the socket is read.
+    const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : nextMacrotask
     let fault = request.fault
     let unknownAfter = request.unknownPacketAfter
 
@@ -158,9 +181,8 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
       if (costsToken(step)) {
         if (counters.predicted >= limit.tokens) return { stopReason: limit.reason }
         yield* pace
-        if (yield* unloaded) return { stopReason: "modelUnloaded" }
       }
-      yield* ctx.send(packetOf(step, request.logProbs))
+      yield* ctx.send(packetOf(step, request, counters.predicted))
       if (costsToken(step)) {
         counters.predicted++
         counters.firstTokenAt ??= yield* Clock.currentTimeMillis
@@ -175,9 +197,25 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
     }
     // The EOS token is generated (and counted) but not streamed.
     yield* pace
-    if (yield* unloaded) return { stopReason: "modelUnloaded" }
     counters.predicted++
     return { stopReason: "eosFound" }
+  })
+
+/** Completes once `record` is no longer loaded (unloaded, evicted or expired), even mid-stall. */
+const unloaded = (sim: Sim, record: InstanceRecord): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    let done = false
+    const check = () => {
+      if (!done && !sim.state.instances.includes(record)) {
+        done = true
+        resume(Effect.void)
+      }
+    }
+    sim.state.loadedListeners.add(check)
+    check()
+    return Effect.sync(() => {
+      sim.state.loadedListeners.delete(check)
+    })
   })
 
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
@@ -187,10 +225,11 @@ export const streamPrediction = (ctx: ChannelContext, request: StreamRequest): E
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     const counters: Counters = { predicted: 0, fragments: 0, firstTokenAt: undefined }
-    const outcome = yield* Effect.raceFirst(
+    const outcome = yield* Effect.raceAll([
       generate(ctx, request, counters),
-      Deferred.await(ctx.cancelled).pipe(Effect.as<Outcome>({ stopReason: "userStopped" }))
-    )
+      Deferred.await(ctx.cancelled).pipe(Effect.as<Outcome>({ stopReason: "userStopped" })),
+      unloaded(ctx.sim, request.record).pipe(Effect.as<Outcome>({ stopReason: "modelUnloaded" }))
+    ])
     const endedAt = yield* Clock.currentTimeMillis
     const { predicted } = counters
     const generationSec = (endedAt - (counters.firstTokenAt ?? endedAt)) / 1000
@@ -202,7 +241,8 @@ export const streamPrediction = (ctx: ChannelContext, request: StreamRequest): E
       totalTimeSec: round((endedAt - startedAt) / 1000),
       promptTokensCount: request.promptTokens,
       predictedTokensCount: predicted,
-      totalTokensCount: request.promptTokens + predicted
+      totalTokensCount: request.promptTokens + predicted,
+      ...draftStats(request.draftModel, predicted)
     }
     yield* ctx.send({
       type: "success",

@@ -95,6 +95,8 @@ export class SimState {
   /** JIT loads in progress, by `<domain>/<requested identifier>`: what a concurrent `getOrLoad` waits for. */
   readonly pendingJit = new Map<string, Deferred.Deferred<InstanceRecord | null>>()
   nextConnectionId = 1
+  /** Predictions generating right now (between their first check and their `success`). */
+  activePredictions = 0
   readonly faults: FaultState = {
     dropAfterProgress: null,
     delayMs: null,

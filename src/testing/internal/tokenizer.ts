@@ -1,25 +1,24 @@
 /**
- * The simulator's deterministic tokenizer: not a real model's vocabulary, but stable across runs
- * and processes and reversible, so that generated replies stream one token per fragment and token
- * counts agree everywhere (`tokenize`, `countTokens`, prediction stats) [inferred].
- *
- * A token is a special marker (`<|im_start|>`-style, or `<think>` / `</think>`), a run of up to 10
- * letters with at most one leading space, a digit with at most one leading space, any other symbol
- * with at most one leading space, or a single whitespace character. Joining the pieces of a text
- * gives the text back.
+ * The simulator's tokenizer: deterministic, stable across runs and processes, and shaped like a
+ * BPE tokenizer's output (a word with its leading whitespace is one token, long words split,
+ * punctuation on its own). Not a real vocabulary [inferred].
  *
  * @internal
  */
 
-const PIECE = /<\|[^|\s]{1,32}\|>|<\/?think>| ?\p{L}{1,10}| ?\p{N}| ?[^\s\p{L}\p{N}]|\s/gu
-
-/** Ids below this are left for special tokens (BOS/EOS-style markers). */
-const FIRST_ID = 1_000
-const VOCABULARY = 150_000
+/** Ids below this are reserved for special tokens; ordinary pieces hash into `[RESERVED, VOCAB)`. */
+const RESERVED = 1000
+const VOCAB = 32_000
 
 /** Begin / end markers an embedding model's `tokenize` adds (BERT's `[CLS]` / `[SEP]` ids, as nomic uses). */
 export const EMBEDDING_BEGIN = 101
 export const EMBEDDING_END = 102
+
+/**
+ * Pieces: optional leading whitespace plus a run of at most 8 letters/digits, or plus one other
+ * character; whitespace at the very end is a piece of its own. Every character is in some piece.
+ */
+const PIECE = /\s*(?:[\p{L}\p{N}_]{1,8}|[^\s\p{L}\p{N}_])|\s+/gu
 
 /** FNV-1a over UTF-16 code units: stable across runs and platforms. */
 export const fnv1a = (text: string, seed = 0x811c9dc5): number => {
@@ -28,20 +27,20 @@ export const fnv1a = (text: string, seed = 0x811c9dc5): number => {
   return hash
 }
 
-/** The pieces of `text`, in order; `tokenPieces(text).join("") === text`. */
-export const tokenPieces = (text: string): Array<string> => text.match(PIECE) ?? []
+/** The text split into token pieces (concatenated, they give back the text). */
+export const pieces = (text: string): ReadonlyArray<string> => text.match(PIECE) ?? []
 
-/** The stable id of one piece (FNV-1a, folded into the vocabulary). */
-export const tokenId = (piece: string): number => FIRST_ID + (fnv1a(piece) % VOCABULARY)
-
-/** The token ids of `text`: the same text always gives the same ids. */
-export const tokenize = (text: string): Array<number> => tokenPieces(text).map(tokenId)
+export const idOf = (piece: string): number => RESERVED + (fnv1a(piece) % (VOCAB - RESERVED))
 
 /** Token ids of an LLM: one per piece, no special tokens. */
-export const tokenizeLlm = tokenize
+export const tokenizeLlm = (text: string): ReadonlyArray<number> => pieces(text).map(idOf)
 
 /** Token ids of an embedding model: the pieces between the begin and end markers. */
-export const tokenizeEmbedding = (text: string): ReadonlyArray<number> => [EMBEDDING_BEGIN, ...tokenize(text), EMBEDDING_END]
+export const tokenizeEmbedding = (text: string): ReadonlyArray<number> => [
+  EMBEDDING_BEGIN,
+  ...pieces(text).map(idOf),
+  EMBEDDING_END
+]
 
-/** How many tokens `text` has (`tokenize(text).length`; without markers, for either domain). */
-export const countTokens = (text: string): number => tokenPieces(text).length
+/** What `countTokens` reports: the number of pieces (without markers, for either domain). */
+export const countTokens = (text: string): number => pieces(text).length

@@ -7,11 +7,12 @@
  * @internal
  */
 import type { Random } from "./generation.js"
-import type { ToolDefinition } from "./predictConfig.js"
+
 import type { Step, ToolCallRequest } from "./predictPlan.js"
 import { type ChatMessage, messageText } from "./predictProtocol.js"
 import { jsonValueFor } from "./structured.js"
-import { tokenPieces } from "./tokenizer.js"
+import { pieces } from "./tokenizer.js"
+import type { ToolDefinition } from "./wire.js"
 
 const spaced = (name: string): string => name.replace(/[_-]+/g, " ").toLowerCase()
 
@@ -57,7 +58,7 @@ export const toolCallSteps = (
     const json = JSON.stringify(args)
     const request: ToolCallRequest = { type: "function", id, name: tool.function.name, arguments: args }
     steps.push({ _tag: "ToolCallStart", toolCallId: id }, { _tag: "ToolCallName", name: tool.function.name })
-    for (const piece of tokenPieces(json)) steps.push({ _tag: "ToolCallArgument", content: piece })
+    for (const piece of pieces(json)) steps.push({ _tag: "ToolCallArgument", content: piece })
     steps.push({
       _tag: "ToolCallEnd",
       request,
