@@ -37,7 +37,8 @@ import {
   SimState,
   unloadInstance
 } from "./internal/state.js"
-import type { TrafficEntry as TrafficEntry_ } from "./internal/state.js"
+// From trafficLog.ts, not state.ts: state.ts mentions `ws` types, which users do not have (@types/ws).
+import type { TrafficEntry as TrafficEntry_ } from "./internal/trafficLog.js"
 import { TrafficLog } from "./internal/trafficLog.js"
 
 export {
@@ -75,7 +76,7 @@ export interface SimulatorOptions {
   /** Downloaded models (default {@link defaultCatalog}). */
   readonly catalog?: ReadonlyArray<CatalogModel> | undefined
   /**
-   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`, protocol §1.4). When
+   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`). When
    * set, only the token's identifier/passkey pair is accepted.
    */
   readonly apiToken?: string | Redacted.Redacted<string> | undefined
@@ -138,7 +139,7 @@ export interface PreloadOptions {
 }
 
 /**
- * The error a scripted load failure ends with (a `SerializedLMSExtendedError`, protocol §3.1).
+ * The error a scripted load failure ends with (a `SerializedLMSExtendedError`).
  *
  * @since 0.1.0
  * @category models
@@ -147,7 +148,7 @@ export interface LoadFailure {
   readonly title: string
   readonly cause?: string | undefined
   readonly suggestion?: string | undefined
-  /** Must carry a `code` (protocol §3.2), e.g. `{ code: "generic.pathNotFound", … }`. */
+  /** Must carry a `code`, e.g. `{ code: "generic.pathNotFound", … }`. */
   readonly displayData?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -262,7 +263,7 @@ export declare namespace LMStudioSimulator {
 
 
 /**
- * Splits an LM Studio API token into its identifier and passkey (protocol §1.4), or `undefined`
+ * Splits an LM Studio API token into its identifier and passkey, or `undefined`
  * if it is malformed.
  *
  * @since 0.1.0

@@ -1,6 +1,6 @@
 /**
- * The HTTP + WebSocket server on one port: `GET /lmstudio-greeting` (§1.2) and WebSocket upgrades
- * on `<any prefix>/<namespace>` (§1.1). It can be stopped and restarted on the same port while
+ * The HTTP + WebSocket server on one port: `GET /lmstudio-greeting` and WebSocket upgrades
+ * on `<any prefix>/<namespace>`. It can be stopped and restarted on the same port while
  * the simulator's state lives on.
  *
  * @internal

@@ -147,7 +147,7 @@ export const instancesOf = (sim: Sim, domain: ModelDomain | undefined): Readonly
   domain === undefined ? [...sim.state.instances] : sim.state.instances.filter((i) => i.model.type === domain)
 
 /**
- * The instance a specifier designates within a namespace (§4.1, §8.7). For a query, the
+ * The instance a specifier designates within a namespace. For a query, the
  * `identifier` tiers of {@link instancesMatchingIdentifier} apply and the first match in load
  * order wins [inferred order].
  */
@@ -166,7 +166,7 @@ export const findBySpecifier = (
 
 /**
  * Reserves an identifier for a load in progress. An explicit identifier must be unused by any
- * instance or load in progress in any namespace (§8.2; uniqueness across namespaces is
+ * instance or load in progress in any namespace (uniqueness across namespaces is
  * [inferred]); otherwise `base`, `base:2`, … is allocated.
  */
 export const reserveIdentifier = (
@@ -248,7 +248,7 @@ export const unloadInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<
   )
 
 /**
- * Marks an instance as used: `lastUsedTime` becomes now and the idle timer restarts (§8.5).
+ * Marks an instance as used: `lastUsedTime` becomes now and the idle timer restarts.
  * Which calls count as use is [inferred]: predictions, `tokenize`, `countTokens`,
  * `embedString`, `applyPromptTemplate`, and a `getOrLoad` answered with `alreadyLoaded`.
  */
@@ -263,7 +263,7 @@ export const touchInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<v
   })
 
 /**
- * Decides an authentication attempt (§1.4); `undefined` means accepted. Refusal wording is
+ * Decides an authentication attempt; `undefined` means accepted. Refusal wording is
  * [inferred] except the guest-passkey one, which is the reference server's.
  */
 export const authorize = (sim: Sim, auth: AuthPacket): Effect.Effect<string | undefined> =>
