@@ -380,6 +380,7 @@ const markdown = (results: Results, info: ReturnType<typeof machine>, effectEntr
     "- 4: sequential `loadNewInstance(key)` + `unload` (`resolved`, 10 `progress`, `success`, `channelClose`, then the " +
       "`unloadModel` RPC). 5: 1,000 `loadNewInstance` at once (same packets), median batch wall time.",
     "- 6: new client → first `listLoaded` result (closing the client is not timed); median per sample.",
+    "- 9: sequential predictions on a loaded model; each is 2 `promptProcessingProgress`, 200 one-token `fragment`s, `success`, `channelClose` in one burst; lmstudio-effect consumes `respondStream`, `@lmstudio/sdk` iterates `for await`, every fragment is counted and the run fails unless all arrived.",
     `- 7a: \`await import()\` of the package in a fresh \`node\` process (warm OS file cache, cold V8). lmstudio-effect: ${effectEntry.description}.`,
     `- 7b: RSS of a fresh process (same import) after ${config.memoryOps.toLocaleString("en-US")} operations (100 in flight; per 10: 8 ` +
       "`listLoaded`, 1 get-or-load, 1 load+unload; 10 progress packets per load) and two forced GCs, in " +

@@ -17,6 +17,9 @@
  * - `unloadModel`: void result (no `result` key), always succeeds. `getModelInfo`, `getLoadConfig`,
  *   `system/version`, `system/listDownloadedModels` answer with fixed values.
  *
+ * - `predict`: prompt-processing progress 0 and 1 (with details), `PREDICTION_FRAGMENTS`
+ *   one-token fragments, `success` (eosFound), `channelClose`, in one burst.
+ *
  * N (progress packets per load) is the `--progress` flag (default 100), overridden per request by a
  * model key ending in `~p<N>`, e.g. `bench-llm~p10`.
  *
@@ -123,6 +126,29 @@ interface Frame {
   readonly authVersion?: number
 }
 
+/** Fragments per prediction (workload 9; keep in step with bench/workloads.ts). */
+const PREDICTION_FRAGMENTS = 200
+
+const details = (processed: number) =>
+  `{"cachedTokenCount":0,"totalPromptTokenCount":20,"processedPromptTokenCount":${processed},"unprocessedPromptTokenCount":${20 - processed}}`
+const FRAGMENT_MESSAGES = Array.from({ length: PREDICTION_FRAGMENTS }, (_, i) =>
+  `{"type":"fragment","fragment":{"content":${JSON.stringify(` word${i}`)},"tokensCount":1,"containsDrafted":false,"reasoningType":"none","isStructural":false}}`)
+const PREDICTION_SUCCESS = JSON.stringify({
+  type: "success",
+  stats: {
+    stopReason: "eosFound",
+    tokensPerSecond: 1000,
+    timeToFirstTokenSec: 0.001,
+    totalTimeSec: 0.2,
+    promptTokensCount: 20,
+    predictedTokensCount: PREDICTION_FRAGMENTS + 1,
+    totalTokensCount: PREDICTION_FRAGMENTS + 21
+  },
+  modelInfo: llmInstanceInfo("qwen2.5-0.5b-instruct", "qwen2.5-0.5b-instruct"),
+  loadModelConfig: { fields: [{ key: "llm.load.contextLength", value: 4096 }] },
+  predictionConfig: { fields: [] }
+})
+
 const underlyingSocket = (ws: WebSocket): Socket | undefined => (ws as unknown as { _socket?: Socket })._socket
 
 /** Writes a burst of frames as one socket write. */
@@ -170,6 +196,16 @@ const handleChannel = (ws: WebSocket, frame: Frame) => {
     const frames = [channelSend(channelId, `{"type":"resolved","info":${JSON.stringify(llmInfo(key))}}`)]
     for (const p of progressFor(progressCount(key))) frames.push(channelSend(channelId, `{"type":"progress","progress":${p}}`))
     frames.push(channelSend(channelId, `{"type":"success","info":${JSON.stringify(llmInstanceInfo(key, identifier))}}`))
+    frames.push(`{"type":"channelClose","channelId":${channelId}}`)
+    return burst(ws, frames)
+  }
+  if (frame.endpoint === "predict") {
+    const frames = [
+      channelSend(channelId, `{"type":"promptProcessingProgress","progress":0,"details":${details(0)}}`),
+      channelSend(channelId, `{"type":"promptProcessingProgress","progress":1,"details":${details(20)}}`)
+    ]
+    for (const message of FRAGMENT_MESSAGES) frames.push(channelSend(channelId, message))
+    frames.push(channelSend(channelId, PREDICTION_SUCCESS))
     frames.push(`{"type":"channelClose","channelId":${channelId}}`)
     return burst(ws, frames)
   }

@@ -36,6 +36,8 @@ export const LOAD_KEY = "bench-llm~p10"
 export const CONCURRENT_RPCS = 100
 export const CONCURRENT_LOADS = 1000
 export const MEMORY_OPS = 10_000
+/** Fragments the bench server streams per prediction (keep in step with bench/server.ts). */
+export const PREDICTION_FRAGMENTS = 200
 
 const timed = async <A>(body: () => Promise<A>): Promise<{ result: A; elapsedMs: number }> => {
   const start = performance.now()
@@ -133,6 +135,21 @@ export const WORKLOADS: ReadonlyArray<Workload> = [
       const start = performance.now()
       const latencies = await client.connectFirstCall(deadline)
       return { value: median(latencies), ops: latencies.length, elapsedMs: performance.now() - start }
+    }
+  },
+  {
+    id: 9,
+    key: "streamedPredictions",
+    title: `9. Streamed predictions, ${PREDICTION_FRAGMENTS} fragments each, every fragment consumed`,
+    unit: "fragments/s",
+    better: "higher",
+    throughput: true,
+    run: async (client, deadline) => {
+      const { elapsedMs, result } = await timed(() => client.predictions(deadline))
+      if (result.fragments !== result.ops * PREDICTION_FRAGMENTS) {
+        throw new Error(`${client.name}: ${result.fragments} fragments for ${result.ops} predictions`)
+      }
+      return perSecond(result.fragments, elapsedMs)
     }
   },
   {

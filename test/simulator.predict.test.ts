@@ -9,7 +9,7 @@ import * as JSONSchema from "effect/JSONSchema"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { pieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
+import { pieces as tokenPieces, tokenizeLlm as tokenize } from "../src/testing/internal/tokenizer.js"
 import { call, channel, connect, type Frame, packets, realSleep, untilEnd } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
@@ -45,9 +45,9 @@ const setup = (options: LMStudioSimulator.SimulatorOptions = {}) =>
 describe("simulator predictions", () => {
   it("the tokenizer is stable and reversible", () => {
     const text = "Hello, wörld! 42 internationalization\n\n  done."
-    assert.strictEqual(pieces(text).join(""), text)
+    assert.strictEqual(tokenPieces(text).join(""), text)
     assert.deepStrictEqual(tokenize(text), tokenize(text))
-    assert.deepStrictEqual(pieces("Say hi"), ["Say", " hi"])
+    assert.deepStrictEqual(tokenPieces("Say hi"), ["Say", " hi"])
     assert.notDeepEqual(tokenize("cat"), tokenize("dog"))
   })
 
@@ -349,6 +349,30 @@ describe("simulator predictions", () => {
       assert.deepStrictEqual(callNames(yield* channel(client, 3, "predict", predictParameter("Use get_weather", [tools, choice("none")]))), [])
     }))
 
+  it.scopedLive("speculative decoding: drafted fragments and draft statistics; an unknown draft model is refused", () =>
+    Effect.gen(function*() {
+      const { client } = yield* setup()
+      const draft = (key: string) => [{ key: "llm.prediction.speculativeDecoding.draftModel", value: key }]
+      const plain = fragmentsOf(yield* channel(client, 0, "predict", predictParameter("Say hi")))
+      const frames = yield* channel(client, 1, "predict", predictParameter("Say hi", draft("qwen2.5-7b-instruct")))
+      const drafted = fragmentsOf(frames)
+      assert.deepStrictEqual(drafted.map((p) => p.fragment.content), plain.map((p) => p.fragment.content))
+      assert.isTrue(drafted.some((p) => p.fragment.containsDrafted))
+      assert.isTrue(plain.every((p) => !p.fragment.containsDrafted))
+      const { stats } = successOf(frames)
+      assert.strictEqual(stats.usedDraftModelKey, "qwen2.5-7b-instruct")
+      // Drafted fragments were accepted drafts (the EOS token may be one too).
+      assert.isAtLeast(stats.acceptedDraftTokensCount, drafted.filter((p) => p.fragment.containsDrafted).length)
+      assert.isAtMost(stats.acceptedDraftTokensCount, stats.predictedTokensCount)
+      assert.strictEqual(
+        stats.totalDraftTokensCount,
+        stats.acceptedDraftTokensCount + stats.rejectedDraftTokensCount + stats.ignoredDraftTokensCount
+      )
+      const [missing] = yield* channel(client, 2, "predict", predictParameter("Say hi", draft("no-such-draft")))
+      assert.strictEqual(missing.type, "channelError")
+      assert.strictEqual(missing.error.displayData.code, "generic.pathNotFound")
+    }))
+
   it.scopedLive("logProbs: fragments carry token details only when asked", () =>
     Effect.gen(function*() {
       const { client } = yield* setup()
@@ -457,6 +481,14 @@ describe("simulator predictions", () => {
         // One-shot: the next prediction is normal.
         const next = yield* channel(client, 1, "predict", predictParameter("Say hi"))
         assert.strictEqual(successOf(next).stats.stopReason, "eosFound")
+        // A stalled prediction whose instance is unloaded ends with modelUnloaded.
+        yield* sim.faults.stallPredictionAfter(0)
+        yield* client.send({ type: "channelCreate", endpoint: "predict", channelId: 2, creationParameter: predictParameter("Say hi") })
+        while ((yield* sim.activePredictions) === 0) yield* realSleep(5)
+        yield* sim.unloadAll
+        const unloaded = yield* untilEnd(client, 2)
+        assert.strictEqual(successOf(unloaded).stats.stopReason, "modelUnloaded")
+        assert.strictEqual(successOf(unloaded).stats.predictedTokensCount, 0)
       }))
 
     it.scopedLive("failPredictionAfter(n): success with stopReason failed after n fragments", () =>

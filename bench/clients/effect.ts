@@ -2,8 +2,9 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
-import { LMStudioClient } from "../../src/index.js"
-import { type BenchClient, now } from "./index.js"
+import * as Stream from "effect/Stream"
+import { LMStudioClient, type Prediction } from "../../src/index.js"
+import { type BenchClient, now } from "./shared.js"
 
 export const makeEffectClient = async (baseUrl: string): Promise<BenchClient> => {
   const scope = Effect.runSync(Scope.make())
@@ -60,6 +61,21 @@ export const makeEffectClient = async (baseUrl: string): Promise<BenchClient> =>
           discard: true
         })
       ),
+    predictions: (deadline) =>
+      Effect.runPromise(Effect.gen(function*() {
+        const model = yield* llm.model()
+        let ops = 0
+        let fragments = 0
+        const count = (event: Prediction.PredictionEvent) =>
+          Effect.sync(() => {
+            if (event._tag === "Fragment") fragments++
+          })
+        while (now() < deadline) {
+          yield* Stream.runForEach(model.respondStream("Tell me a story."), count)
+          ops++
+        }
+        return { ops, fragments }
+      })),
     connectFirstCall: (deadline) =>
       Effect.runPromise(Effect.gen(function*() {
         const latencies: Array<number> = []

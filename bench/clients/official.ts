@@ -1,6 +1,6 @@
 /** `@lmstudio/sdk` 1.5.0: `await` loops, default options except a silent logger and `verbose: false`. */
 import { LMStudioClient as OfficialClient } from "@lmstudio/sdk"
-import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -29,6 +29,14 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
       }),
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => client.llm.load(key, { verbose: false })))
+    },
+    predictions: async (deadline) => {
+      const model = await client.llm.model()
+      let fragments = 0
+      const ops = await countUntil(deadline, async () => {
+        for await (const _fragment of model.respond("Tell me a story.")) fragments++
+      })
+      return { ops, fragments }
     },
     connectFirstCall: async (deadline) => {
       const latencies: Array<number> = []

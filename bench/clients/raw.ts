@@ -1,6 +1,6 @@
 /** Raw `ws` with hand-written JSON frames: the floor (what the socket and JSON alone cost). */
 import { WebSocket } from "ws"
-import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
 
 interface RawFrame {
   readonly success?: boolean
@@ -87,6 +87,28 @@ class RawConnection {
     })
   }
 
+  /** Opens a predict channel; calls `onFragment` per fragment, resolves on `success`. */
+  predict(instanceReference: string, onFragment: (content: string) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const channelId = this.nextId++
+      this.channels.set(channelId, (frame) => {
+        if (frame.type === "channelClose") {
+          this.channels.delete(channelId)
+          return
+        }
+        const message = frame.message as { type?: string; fragment?: { content?: string } } | undefined
+        if (message?.type === "fragment") onFragment(message.fragment?.content ?? "")
+        else if (message?.type === "success") resolve()
+      })
+      this.ws.send(
+        `{"type":"channelCreate","endpoint":"predict","channelId":${channelId},"creationParameter":{"modelSpecifier":` +
+          `{"type":"instanceReference","instanceReference":${JSON.stringify(instanceReference)}},"history":{"messages":` +
+          `[{"role":"user","content":[{"type":"text","text":"Tell me a story."}]}]},"predictionConfigStack":` +
+          `{"layers":[{"layerName":"apiOverride","config":{"fields":[]}}]}}}`
+      )
+    })
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.ws.readyState === WebSocket.CLOSED) return resolve()
@@ -120,6 +142,17 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
       }),
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => connection.load("loadModel", key)))
+    },
+    predictions: async (deadline) => {
+      const info = (await connection.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true })) as {
+        instanceReference: string
+      }
+      let fragments = 0
+      const onFragment = () => {
+        fragments++
+      }
+      const ops = await countUntil(deadline, () => connection.predict(info.instanceReference, onFragment))
+      return { ops, fragments }
     },
     connectFirstCall: async (deadline) => {
       const latencies: Array<number> = []

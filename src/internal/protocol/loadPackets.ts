@@ -1,6 +1,5 @@
 /**
- * Packets the server sends on the `loadModel` and `getOrLoad` channels (lmstudio-protocol.md
- * §4.2, §4.3), with the hand-written checks used where a Schema decode per packet would cost too
+ * Packets the server sends on the `loadModel` and `getOrLoad` channels, with the hand-written checks used where a Schema decode per packet would cost too
  * much. Each check accepts only what its Schema accepts (a property test holds them to that).
  *
  * @internal

@@ -1,6 +1,6 @@
 /**
- * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt),
- * protocol §11.1–§11.6, §11.11, §11.13. Failures before the first packet are `channelError`s:
+ * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt).
+ * Failures before the first packet are `channelError`s:
  * an unknown model or instance, an unknown preset, a file that was never uploaded, an image for a
  * model without vision, and a malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
  *
@@ -12,7 +12,7 @@ import * as Schema from "effect/Schema"
 import { type KVConfigStack, flattenStack } from "../../internal/protocol/kvConfig.js"
 import type { ModelSpecifier } from "../../internal/protocol/modelManagement.js"
 import type { ChannelContext, ChannelEndpoint } from "./context.js"
-import { failure, type ServerFailure } from "./errors.js"
+import { failure, pathNotFound, type ServerFailure } from "./errors.js"
 import {
   isReasoningModel,
   naturalReply,
@@ -23,7 +23,7 @@ import {
 } from "./generation.js"
 import { refuseFiles } from "./files.js"
 import { useInstance } from "./inference.js"
-import type { InstanceRecord } from "./models.js"
+import { type InstanceRecord, resolveModel } from "./models.js"
 import { type PredictionSettings, readSettings } from "./predictConfig.js"
 import { planWithStopStrings, type Step } from "./predictPlan.js"
 import {
@@ -51,7 +51,7 @@ interface PredictionRequest {
 
 const SAMPLE = 10
 
-/** Unknown `fuzzyPresetIdentifier` (§11.5: the display data the clients expect). Title [inferred]. */
+/** Unknown `fuzzyPresetIdentifier` (the display data the clients expect). Title [inferred]. */
 const presetNotFound = (specified: string, presets: ReadonlyArray<SimulatedPreset>): ServerFailure =>
   failure(`Cannot find a preset matching "${specified}"`, {
     displayData: {
@@ -78,7 +78,7 @@ const fragments = (text: string, tags: PredictionSettings["reasoningTags"]): Arr
 
 /**
  * The prompt the model sees, and the chat the reply answers (`undefined` for raw completion):
- * a raw prompt as is; a chat with the pass-through template as its concatenated contents (§11.6);
+ * a raw prompt as is; a chat with the pass-through template as its concatenated contents;
  * any other chat rendered with the prompt template, tools included, as `applyPromptTemplate` does.
  */
 const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
@@ -88,7 +88,7 @@ const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
   return { prompt: renderPrompt({ messages: request.messages }, opts), chat: request.messages }
 }
 
-/** Decides everything the prediction will stream (§11.13 rule 1). */
+/** Decides everything the prediction will stream. */
 const planFor = (record: InstanceRecord, request: PredictionRequest, settings: PredictionSettings) => {
   const { chat: messages, prompt } = promptOf(request, settings)
   const input: ReplyInput = { modelKey: record.model.modelKey, prompt, messages, samplingKey: settings.samplingKey }
@@ -122,7 +122,7 @@ const limitFor = (record: InstanceRecord, settings: PredictionSettings, promptTo
 const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect<void, ServerFailure> =>
   Effect.gen(function*() {
     const { sim } = ctx
-    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance (§11.13 rule 3).
+    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance.
     const record = yield* useInstance(ctx, request.specifier)
     let layers = request.stack.layers
     if (request.preset !== undefined) {
@@ -133,6 +133,10 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
     const predictionConfig = flattenStack({ layers })
     const settings = readSettings(predictionConfig.fields)
     if (Either.isLeft(settings)) return yield* Effect.fail(settings.left)
+    const draft = settings.right.draftModel
+    if (draft !== undefined && resolveModel(sim.options.catalog, "llm", draft)._tag !== "Found") {
+      return yield* Effect.fail(pathNotFound(draft, sim.options.catalog.filter((m) => m.type === "llm")))
+    }
     // Every file part must name an uploaded file; images go only to vision models.
     const refusal = request.messages === undefined ? undefined : refuseFiles(sim, record, { messages: request.messages })
     if (refusal !== undefined) return yield* Effect.fail(refusal)
@@ -151,6 +155,7 @@ const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect
       promptTokens,
       predictionConfig,
       logProbs: settings.right.logProbs,
+      draftModel: settings.right.draftModel,
       ...faults
     })
     yield* Effect.acquireUseRelease(

@@ -1,8 +1,8 @@
 /**
- * The prediction settings the simulator honours, read from the collapsed config stack
- * (protocol §11.7). Fields the simulator reads are validated; a bad value fails the prediction
- * with a `channelError` naming the key (LM Studio would only warn, and the caller would hang:
- * §11.11 rule 1) [inferred].
+ * The prediction settings the simulator honours, read from the collapsed config stack.
+ * Fields the simulator reads are validated; a bad value fails the prediction
+ * with a `channelError` naming the key (LM Studio would only warn, and the caller would hang)
+ * [inferred].
  *
  * @internal
  */
@@ -36,6 +36,7 @@ const fieldSchemas = {
     endString: Schema.String
   }),
   "reasoning.enableThinking": Schema.Boolean,
+  "speculativeDecoding.draftModel": Schema.String,
   toolChoice: Schema.Struct({ type: Schema.Literal("generic"), mode: Schema.Literal("none", "auto", "required") }),
   logProbs: Checkbox
 } as const
@@ -43,7 +44,7 @@ const fieldSchemas = {
 type FieldName = keyof typeof fieldSchemas
 type FieldValue<K extends FieldName> = (typeof fieldSchemas)[K]["Type"]
 
-/** The fields that decide the natural reply (§11.13 rule 1); their values seed the generator. */
+/** The fields that decide the natural reply; their values seed the generator. */
 const SAMPLING_KEYS = [
   "temperature",
   "seed",
@@ -53,7 +54,7 @@ const SAMPLING_KEYS = [
   "repeatPenalty"
 ].map((name) => PREFIX + name)
 
-/** The pass-through template clients send for raw completion (§11.6), whitespace removed. */
+/** The pass-through template clients send for raw completion, whitespace removed. */
 const PASS_THROUGH_TEMPLATES = new Set([
   "{%formessageinmessages%}{{message['content']}}{%endfor%}",
   "{%formessageinmessages%}{{message.content}}{%endfor%}"
@@ -70,12 +71,14 @@ export interface PredictionSettings {
   readonly tools: ReadonlyArray<ToolDefinition>
   /** `none`: never call tools; `required`: call the first tool when the user names none. */
   readonly toolChoice: "none" | "auto" | "required"
+  /** The draft model key for speculative decoding, or `undefined`. */
+  readonly draftModel: string | undefined
   /** How many candidates to report per token, or `undefined` when log-probabilities are off. */
   readonly logProbs: number | undefined
   /** Reasoning delimiters to split on, or `undefined` when parsing is off. */
   readonly reasoningTags: { readonly start: string; readonly end: string } | undefined
   readonly enableThinking: boolean
-  /** Whether the prompt template is the raw-completion pass-through (§11.6). */
+  /** Whether the prompt template is the raw-completion pass-through. */
   readonly passThroughTemplate: boolean
   /** A stable string of the sampling fields, part of the generator's seed. */
   readonly samplingKey: string
@@ -113,6 +116,7 @@ export const readSettings = (fields: ReadonlyArray<KVConfigField>): Either.Eithe
     jsonSchema: structured?.type === "json" ? structured.jsonSchema ?? true : undefined,
     tools: tools?.type === "toolArray" ? tools.tools ?? [] : [],
     toolChoice: read("toolChoice")?.mode ?? "auto",
+    draftModel: read("speculativeDecoding.draftModel") || undefined,
     logProbs: logProbs !== undefined && logProbs.checked && logProbs.value > 0
       ? Math.min(100, Math.floor(logProbs.value))
       : undefined,

@@ -1,5 +1,5 @@
 /**
- * Streams one planned prediction (protocol §11.3, §11.11, §11.13): prompt-processing progress 0
+ * Streams one planned prediction: prompt-processing progress 0
  * then 1, one token per paced step, the limits, the scripted faults, and the final `success`.
  * A `cancel` (even before the first packet) ends it with `userStopped`; an instance unloaded
  * meanwhile ends it with `modelUnloaded`.
@@ -13,7 +13,7 @@ import type { KVConfig } from "../../internal/protocol/kvConfig.js"
 import type { ChannelContext } from "./context.js"
 import { instanceInfo, type InstanceRecord } from "./models.js"
 import { costsToken, type Plan, type Step } from "./predictPlan.js"
-import type { PredictionFault } from "./state.js"
+import type { PredictionFault, Sim } from "./state.js"
 import { idOf } from "./tokenizer.js"
 
 /** Why a prediction stopped (the wire's `LLMPredictionStopReason`). */
@@ -44,6 +44,8 @@ export interface StreamRequest {
   readonly unknownPacketAfter: number | null
   /** Candidates per token when log-probabilities were requested. */
   readonly logProbs: number | undefined
+  /** The draft model's key when speculative decoding is on. */
+  readonly draftModel: string | undefined
 }
 
 interface Outcome {
@@ -85,7 +87,28 @@ const tokenDetails = (text: string, candidates: number) => {
   }
 }
 
-const packetOf = (step: Step, logProbs: number | undefined): unknown => {
+/**
+ * With speculative decoding, two tokens in three come from accepted drafts, and one draft token
+ * in four generated is rejected [inferred: ratios].
+ */
+const isDrafted = (tokenIndex: number): boolean => tokenIndex % 3 !== 0
+
+const draftStats = (draftModel: string | undefined, predicted: number) => {
+  if (draftModel === undefined) return {}
+  let accepted = 0
+  for (let i = 0; i < predicted; i++) if (isDrafted(i)) accepted++
+  const rejected = Math.floor(predicted / 4)
+  return {
+    usedDraftModelKey: draftModel,
+    totalDraftTokensCount: accepted + rejected,
+    acceptedDraftTokensCount: accepted,
+    rejectedDraftTokensCount: rejected,
+    ignoredDraftTokensCount: 0
+  }
+}
+
+const packetOf = (step: Step, request: StreamRequest, tokenIndex: number): unknown => {
+  const { logProbs } = request
   switch (step._tag) {
     case "Fragment":
       return {
@@ -93,7 +116,7 @@ const packetOf = (step: Step, logProbs: number | undefined): unknown => {
         fragment: {
           content: step.token.text,
           tokensCount: 1,
-          containsDrafted: false,
+          containsDrafted: request.draftModel !== undefined && isDrafted(tokenIndex),
           reasoningType: step.token.reasoningType,
           isStructural: false,
           ...(logProbs !== undefined ? { tokens: [tokenDetails(step.token.text, logProbs)] } : {})
@@ -124,11 +147,10 @@ const progressPacket = (progress: 0 | 1, total: number) => ({
 /** The generator: returns how it stopped, unless a fault stalls it or drops the socket. */
 const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counters): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
-    const { limit, plan, record } = request
+    const { limit, plan } = request
     const tokenMs = ctx.sim.options.tokenMs
     // Even unpaced, each token waits for the next macrotask, so a cancel already on the socket is read.
     const pace = tokenMs > 0 ? Effect.sleep(tokenMs) : nextMacrotask
-    const unloaded = Effect.sync(() => !ctx.sim.state.instances.includes(record))
     let fault = request.fault
     let unknownAfter = request.unknownPacketAfter
 
@@ -159,9 +181,8 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
       if (costsToken(step)) {
         if (counters.predicted >= limit.tokens) return { stopReason: limit.reason }
         yield* pace
-        if (yield* unloaded) return { stopReason: "modelUnloaded" }
       }
-      yield* ctx.send(packetOf(step, request.logProbs))
+      yield* ctx.send(packetOf(step, request, counters.predicted))
       if (costsToken(step)) {
         counters.predicted++
         counters.firstTokenAt ??= yield* Clock.currentTimeMillis
@@ -174,11 +195,27 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
     if (plan.ending.reason === "stopStringFound") {
       return { stopReason: "stopStringFound", stopString: plan.ending.stopString }
     }
-    // The EOS token is generated (and counted) but not streamed (§11.3).
+    // The EOS token is generated (and counted) but not streamed.
     yield* pace
-    if (yield* unloaded) return { stopReason: "modelUnloaded" }
     counters.predicted++
     return { stopReason: "eosFound" }
+  })
+
+/** Completes once `record` is no longer loaded (unloaded, evicted or expired), even mid-stall. */
+const unloaded = (sim: Sim, record: InstanceRecord): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    let done = false
+    const check = () => {
+      if (!done && !sim.state.instances.includes(record)) {
+        done = true
+        resume(Effect.void)
+      }
+    }
+    sim.state.loadedListeners.add(check)
+    check()
+    return Effect.sync(() => {
+      sim.state.loadedListeners.delete(check)
+    })
   })
 
 const round = (seconds: number): number => Math.round(seconds * 1000) / 1000
@@ -188,10 +225,11 @@ export const streamPrediction = (ctx: ChannelContext, request: StreamRequest): E
   Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     const counters: Counters = { predicted: 0, fragments: 0, firstTokenAt: undefined }
-    const outcome = yield* Effect.raceFirst(
+    const outcome = yield* Effect.raceAll([
       generate(ctx, request, counters),
-      Deferred.await(ctx.cancelled).pipe(Effect.as<Outcome>({ stopReason: "userStopped" }))
-    )
+      Deferred.await(ctx.cancelled).pipe(Effect.as<Outcome>({ stopReason: "userStopped" })),
+      unloaded(ctx.sim, request.record).pipe(Effect.as<Outcome>({ stopReason: "modelUnloaded" }))
+    ])
     const endedAt = yield* Clock.currentTimeMillis
     const { predicted } = counters
     const generationSec = (endedAt - (counters.firstTokenAt ?? endedAt)) / 1000
@@ -203,7 +241,8 @@ export const streamPrediction = (ctx: ChannelContext, request: StreamRequest): E
       totalTimeSec: round((endedAt - startedAt) / 1000),
       promptTokensCount: request.promptTokens,
       predictedTokensCount: predicted,
-      totalTokensCount: request.promptTokens + predicted
+      totalTokensCount: request.promptTokens + predicted,
+      ...draftStats(request.draftModel, predicted)
     }
     yield* ctx.send({
       type: "success",
