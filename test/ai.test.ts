@@ -282,7 +282,7 @@ describe("LMStudioLanguageModel", () => {
       const { client, provide } = yield* setup()
       const handle = yield* client.llm.model(LLAMA)
       const byHandle = provide(LMStudioLanguageModel.model(handle))
-      const byKey = provide(LMStudioLanguageModel.model(LLAMA))
+      const byKey = yield* Layer.build(provide(LMStudioLanguageModel.model(LLAMA)))
       yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byKey))
       yield* handle.unload
       const exit = yield* Effect.exit(LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byHandle)))
@@ -291,6 +291,28 @@ describe("LMStudioLanguageModel", () => {
       assert.instanceOf(error, AiError.UnknownError)
       assert.strictEqual(error.module, "LMStudioLanguageModel")
       assert.strictEqual((error.cause as any)?._tag, "ModelNotFoundError")
+      // The provider made by key had resolved the same instance: it loads the model again.
+      const again = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byKey))
+      assert.isAbove(again.text.length, 0)
+      const streamed = yield* LanguageModel.streamText({ prompt: "Hi" }).pipe(
+        Stream.runCollect,
+        Effect.provide(byKey)
+      )
+      assert.strictEqual(Chunk.toReadonlyArray(streamed).at(-1)?.type, "finish")
+    }))
+
+  it.scopedLive("a provider made by key streams again after its instance is unloaded", () =>
+    Effect.gen(function*() {
+      const { client, sim, provide } = yield* setup()
+      const layer = yield* Layer.build(provide(LMStudioLanguageModel.model(LLAMA)))
+      const stream = LanguageModel.streamText({ prompt: "Hi" }).pipe(Stream.runCollect, Effect.provide(layer))
+      yield* stream
+      yield* client.llm.unload(LLAMA)
+      assert.strictEqual((yield* sim.loaded).length, 0)
+      const parts = Chunk.toReadonlyArray(yield* stream)
+      assert.strictEqual(parts[0]?.type, "response-metadata")
+      assert.strictEqual(parts.at(-1)?.type, "finish")
+      assert.deepStrictEqual((yield* sim.loaded).map((info) => info.modelKey), [LLAMA])
     }))
 })
 
