@@ -272,6 +272,24 @@ describe("load inactivity (TestClock)", () => {
     }))
 })
 
+describe("forward compatibility", () => {
+  it.scoped("a load packet of a type this client does not know is ignored; the load goes on", () =>
+    Effect.gen(function*() {
+      const { client, opened } = yield* silentLoadServer
+      const progress: Array<number> = []
+      const load = yield* Effect.fork(client.llm.loadNewInstance(LLAMA, { onProgress: (p) => Effect.sync(() => progress.push(p)) }))
+      const { channelId, peer } = yield* opened
+      peer.send({ type: "channelSend", channelId, message: { type: "loadingPhase", phase: "warming up" } })
+      peer.send({ type: "channelSend", channelId, message: { type: "progress", progress: 0.5 } })
+      const info = { ...LLAMA_INFO, identifier: LLAMA, instanceReference: "ref-1", contextLength: 4096, maxContextLength: 131072, trainedForToolUse: false, vision: false }
+      peer.send({ type: "channelSend", channelId, message: { type: "success", info } })
+      peer.send({ type: "channelClose", channelId })
+      const model = yield* Fiber.join(load)
+      assert.strictEqual(model.identifier, LLAMA)
+      assert.deepStrictEqual(progress, [0.5, 1])
+    }))
+})
+
 describe("idle TTL (TestClock)", () => {
   it.scoped("a scope never unloads another instance that reused its idled-out identifier", () =>
     Effect.gen(function*() {

@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { LMStudioClient, type Prediction } from "../../src/index.js"
-import { type BenchClient, now } from "./index.js"
+import { type BenchClient, now } from "./shared.js"
 
 export const makeEffectClient = async (baseUrl: string): Promise<BenchClient> => {
   const scope = Effect.runSync(Scope.make())

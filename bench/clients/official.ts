@@ -1,6 +1,6 @@
 /** `@lmstudio/sdk` 1.5.0: `await` loops, default options except a silent logger and `verbose: false`. */
 import { LMStudioClient as OfficialClient } from "@lmstudio/sdk"
-import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
 

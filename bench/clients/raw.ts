@@ -1,6 +1,6 @@
 /** Raw `ws` with hand-written JSON frames: the floor (what the socket and JSON alone cost). */
 import { WebSocket } from "ws"
-import { type BenchClient, countInLanes, countUntil, now } from "./index.js"
+import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
 
 interface RawFrame {
   readonly success?: boolean
