@@ -10,6 +10,8 @@ import * as Tokenizer from "@effect/ai/Tokenizer"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
+import { readdirSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -217,6 +219,29 @@ describe("LMStudioLanguageModel", () => {
       assert.strictEqual(response.finishReason, "stop")
     }))
 
+  it.scopedLive("toolChoice { tool } offers only that tool and requires a call", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* setup()
+      const Add = Tool.make("Add", { parameters: { a: Schema.Number, b: Schema.Number }, success: Schema.Number })
+      const Echo = Tool.make("Echo", { parameters: { text: Schema.String }, success: Schema.String })
+      const Tools = Toolkit.make(Add, Echo)
+      const handlers = Tools.toLayer({ Add: ({ a, b }) => Effect.succeed(a + b), Echo: ({ text }) => Effect.succeed(text) })
+      const response = yield* LanguageModel.generateText({
+        prompt: "Say something.",
+        toolkit: Tools,
+        toolChoice: { tool: "Echo" }
+      }).pipe(Effect.provide(Layer.merge(provide(LMStudioLanguageModel.model(LLAMA)), handlers)))
+      assert.deepStrictEqual(response.toolCalls.map((call) => call.name), ["Echo"])
+      const predict = (yield* sim.traffic).find((e) =>
+        e.direction === "in" && (e.frame as any).type === "channelCreate" && (e.frame as any).endpoint === "predict"
+      )
+      const fields: ReadonlyArray<{ key: string; value: any }> = (predict?.frame as any).creationParameter
+        .predictionConfigStack.layers.flatMap((layer: any) => layer.config.fields)
+      const rawTools = fields.find((f) => f.key === "llm.prediction.tools")?.value
+      assert.deepStrictEqual(rawTools?.tools.map((t: any) => t.function.name), ["Echo"])
+      assert.deepStrictEqual(rawTools?.tools[0].function.parameters.required, ["text"])
+    }))
+
   it.scopedLive("images in a user message are uploaded and sent with it", () =>
     Effect.gen(function*() {
       const { sim, provide } = yield* setup()
@@ -282,7 +307,7 @@ describe("LMStudioLanguageModel", () => {
       const { client, provide } = yield* setup()
       const handle = yield* client.llm.model(LLAMA)
       const byHandle = provide(LMStudioLanguageModel.model(handle))
-      const byKey = provide(LMStudioLanguageModel.model(LLAMA))
+      const byKey = yield* Layer.build(provide(LMStudioLanguageModel.model(LLAMA)))
       yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byKey))
       yield* handle.unload
       const exit = yield* Effect.exit(LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byHandle)))
@@ -291,6 +316,28 @@ describe("LMStudioLanguageModel", () => {
       assert.instanceOf(error, AiError.UnknownError)
       assert.strictEqual(error.module, "LMStudioLanguageModel")
       assert.strictEqual((error.cause as any)?._tag, "ModelNotFoundError")
+      // The provider made by key had resolved the same instance: it loads the model again.
+      const again = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(byKey))
+      assert.isAbove(again.text.length, 0)
+      const streamed = yield* LanguageModel.streamText({ prompt: "Hi" }).pipe(
+        Stream.runCollect,
+        Effect.provide(byKey)
+      )
+      assert.strictEqual(Chunk.toReadonlyArray(streamed).at(-1)?.type, "finish")
+    }))
+
+  it.scopedLive("a provider made by key streams again after its instance is unloaded", () =>
+    Effect.gen(function*() {
+      const { client, sim, provide } = yield* setup()
+      const layer = yield* Layer.build(provide(LMStudioLanguageModel.model(LLAMA)))
+      const stream = LanguageModel.streamText({ prompt: "Hi" }).pipe(Stream.runCollect, Effect.provide(layer))
+      yield* stream
+      yield* client.llm.unload(LLAMA)
+      assert.strictEqual((yield* sim.loaded).length, 0)
+      const parts = Chunk.toReadonlyArray(yield* stream)
+      assert.strictEqual(parts[0]?.type, "response-metadata")
+      assert.strictEqual(parts.at(-1)?.type, "finish")
+      assert.deepStrictEqual((yield* sim.loaded).map((info) => info.modelKey), [LLAMA])
     }))
 })
 
@@ -325,5 +372,16 @@ describe("LMStudioTokenizer", () => {
       ])
       assert.strictEqual(tokens.length, yield* model.countTokens(templated))
       assert.isAbove(tokens.length, 0)
+    }))
+})
+
+describe("lmstudio-effect/ai stays optional", () => {
+  it.effect("nothing outside src/ai imports it or @effect/ai", () =>
+    Effect.sync(() => {
+      const root = fileURLToPath(new URL("../src", import.meta.url))
+      const offenders = readdirSync(root, { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".ts") && !file.startsWith("ai"))
+        .filter((file) => /from "(@effect\/ai[/"]|\.{1,2}\/(\.\.\/)*ai\/)/.test(readFileSync(`${root}/${file}`, "utf8")))
+      assert.deepStrictEqual(offenders, [])
     }))
 })

@@ -23,7 +23,6 @@ import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { LMStudioError } from "../LMStudioError.js"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
 import type { LlmLoadConfig } from "../LoadConfig.js"
@@ -65,8 +64,9 @@ export interface Options {
 }
 
 /**
- * The model to answer with: a model key (got or loaded on first use, and loaded again if it is
- * unloaded later) or a handle (used as is; when its instance is gone, requests fail).
+ * The model to answer with: a model key (got or loaded on first use; if the instance is unloaded
+ * later, the next request loads it again) or a handle (used as is; when its instance is gone,
+ * requests fail with an `UnknownError` caused by `ModelNotFoundError`).
  *
  * @since 0.2.0
  * @category models
@@ -136,14 +136,19 @@ export const make = (
     const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
       Stream.unwrap(Effect.gen(function*() {
         const { chat, predictionOptions, prefix } = yield* prepare("streamText", providerOptions)
-        const handle = yield* Effect.mapError(cache.get, toAiError(MODULE, "streamText"))
         const toParts = makeStreamMapper(prefix)
-        const parts: Stream.Stream<Response.StreamPartEncoded, LMStudioError> = handle.respondStream(chat, predictionOptions)
-          .pipe(Stream.mapConcat(toParts), Stream.tapError(cache.forgetIfGone))
-        return Stream.succeed<Response.StreamPartEncoded>(metadataPart(handle.modelKey, prefix, new Date())).pipe(
-          Stream.concat(parts),
-          Stream.mapError(toAiError(MODULE, "streamText"))
+        let metadataSent = false
+        const parts = cache.useStream((handle) =>
+          handle.respondStream(chat, predictionOptions).pipe(
+            Stream.mapConcat((event): ReadonlyArray<Response.StreamPartEncoded> => {
+              const mapped = toParts(event)
+              if (metadataSent) return mapped
+              metadataSent = true
+              return [metadataPart(handle.modelKey, prefix, new Date()), ...mapped]
+            })
+          )
         )
+        return Stream.mapError(parts, toAiError(MODULE, "streamText"))
       }))
 
     return yield* LanguageModel.make({ generateText, streamText })
