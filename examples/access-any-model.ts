@@ -5,7 +5,7 @@
  *   npx tsx examples/access-any-model.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient, Lms } from "lmstudio-effect"
+import { LMStudioClient, Lms, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -24,4 +24,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`Lms.embeddingModel() → ${missing._tag}: ${missing.message.split("\n")[0]}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,7 +5,7 @@
  *   npx tsx examples/access-specific-model.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient, Lms } from "lmstudio-effect"
+import { LMStudioClient, Lms, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const model = yield* Lms.llm("llama-3.2-1b-instruct")
@@ -19,4 +19,4 @@ const program = Effect.gen(function*() {
   yield* Console.log("unloaded")
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,33 +5,14 @@
  *   npm run demo
  */
 import { Console, Effect, Layer, Option, Stream } from "effect"
-import { Client, LMStudioClient, Lms, LoadEvent } from "lmstudio-effect"
+import { LMStudioClient, Lms, LoadEvent, runMain } from "lmstudio-effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
 
 const LLM = "llama-3.2-1b-instruct"
 const EMBEDDING = "text-embedding-nomic-embed-text-v1.5"
 
-/** A redrawn bar on a terminal; plain percentage lines when the output is a pipe or a log. */
-const progressRenderer = (label: string) => {
-  const tty = process.stdout.isTTY === true
-  let lastQuarter = -1
-  return (progress: number) =>
-    Effect.sync(() => {
-      const percent = Math.round(progress * 100)
-      if (tty) {
-        const width = 30
-        const filled = Math.round(progress * width)
-        process.stdout.write(`\r  ${label} [${"█".repeat(filled)}${"░".repeat(width - filled)}] ${String(percent).padStart(3)}%`)
-        if (progress >= 1) process.stdout.write("\n")
-      } else {
-        const quarter = Math.floor(percent / 25)
-        if (quarter !== lastQuarter) {
-          lastQuarter = quarter
-          process.stdout.write(`  ${label} ${percent}%\n`)
-        }
-      }
-    })
-}
+/** A redrawn bar on a terminal; a line per quarter when the output is a pipe or a log. */
+const progressRenderer = (label: string) => LoadEvent.consoleProgress(`  ${label}`)
 
 const step = (text: string) => Console.log(`\n▸ ${text}`)
 
@@ -100,14 +81,12 @@ const tour = Effect.gen(function*() {
 
 /** The simulator unless LMSTUDIO_BASE_URL points elsewhere. */
 const ClientLive = Layer.unwrapScoped(Effect.gen(function*() {
-  const external = yield* Client.baseUrlConfig
+  const external = yield* LMStudioClient.baseUrlConfig
   if (external !== undefined) return LMStudioClient.layerConfig()
   const simulator = yield* LMStudioSimulator.make({ port: 0, loadMs: 600 })
   yield* Console.log(`Started the built-in LM Studio simulator at ${simulator.url} (set LMSTUDIO_BASE_URL to use a real LM Studio)`)
   return LMStudioClient.layer({ baseUrl: simulator.url })
 }))
 
-tour.pipe(Effect.provide(ClientLive), Effect.runPromise).catch((error) => {
-  console.error(error)
-  process.exit(1)
-})
+// runMain, not Effect.runPromise: Ctrl-C interrupts the tour and its finalizers unload what it loaded.
+tour.pipe(Effect.provide(ClientLive), runMain)

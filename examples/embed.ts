@@ -5,7 +5,7 @@
  *   npx tsx examples/embed.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const sentences = [
   "The cat sleeps on the warm windowsill.",
@@ -44,4 +44,4 @@ const program = Effect.gen(function*() {
   for (const { score, sentence } of ranking) yield* Console.log(`  ${score.toFixed(3)}  ${sentence}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

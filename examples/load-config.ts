@@ -4,7 +4,7 @@
  *   npx tsx examples/load-config.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -22,4 +22,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`contextLength 0 → ${invalid.message}`)
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

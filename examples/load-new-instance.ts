@@ -5,7 +5,7 @@
  *   npx tsx examples/load-new-instance.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -21,4 +21,4 @@ const program = Effect.gen(function*() {
   yield* second.unload
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

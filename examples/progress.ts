@@ -5,7 +5,7 @@
  *   npx tsx examples/progress.ts
  */
 import { Console, Effect, Stream } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -35,4 +35,4 @@ const program = Effect.gen(function*() {
   if (last._tag === "Some" && last.value._tag === "Loaded") yield* last.value.handle.unload
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,7 +5,7 @@
  *   npx tsx examples/scoped.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const loadedCount = Effect.flatMap(LMStudioClient, (client) => Effect.map(client.llm.listLoaded(), (l) => l.length))
 
@@ -34,4 +34,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`after interruption: ${yield* loadedCount} loaded`)
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,7 +5,7 @@
  *   npx tsx examples/tokens.ts
  */
 import { Console, Effect } from "effect"
-import { Chat, LMStudioClient, Tokenization } from "lmstudio-effect"
+import { Chat, LMStudioClient, Tokenization, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -33,4 +33,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`embedding model: ${yield* embedder.countTokens("Chaos is a ladder.")} tokens`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

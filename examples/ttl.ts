@@ -5,7 +5,7 @@
  *   npx tsx examples/ttl.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -24,4 +24,4 @@ const program = Effect.gen(function*() {
   yield* jit.unload
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,7 +5,7 @@
  *   npx tsx examples/unload.ts
  */
 import { Console, Effect } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -22,4 +22,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`unload again → ${error._tag}`)
 })
 
-program.pipe(Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.provide(LMStudioClient.layerConfig()), runMain)

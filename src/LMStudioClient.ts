@@ -315,6 +315,10 @@ export class LMStudioClient extends Context.Tag("lmstudio-effect/LMStudioClient"
   static readonly layer = layer
   /** See {@link layerConfig}. */
   static readonly layerConfig = layerConfig
+  /** See {@link baseUrlConfig}. */
+  static readonly baseUrlConfig = baseUrlConfig
+  /** See {@link apiTokenConfig}. */
+  static readonly apiTokenConfig = apiTokenConfig
 }
 
 /**
@@ -327,4 +331,6 @@ export declare namespace LMStudioClient {
   export type Options = import("./LMStudioClient.js").Options
   /** The client's interface. */
   export type Service = import("./LMStudioClient.js").Service
+  /** `client.system`. */
+  export type SystemNamespace = import("./LMStudioClient.js").SystemNamespace
 }

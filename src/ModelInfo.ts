@@ -171,7 +171,7 @@ export type ModelInstanceInfo = typeof ModelInstanceInfo.Type
 export type ModelDomain = "llm" | "embedding"
 
 /**
- * A query that selects loaded instances: every given field must match (protocol §4.1).
+ * A query that selects loaded instances: every given field must match.
  *
  * @since 0.1.0
  * @category models

@@ -5,7 +5,10 @@
  */
 
 /**
- * The client service tag, with its constructors `make`, `layer` and `layerConfig` as statics.
+ * The client service tag. Everything about the client hangs off it: its constructors (`make`,
+ * `layer`, `layerConfig`) and configs (`baseUrlConfig`, `apiTokenConfig`) as statics, its types
+ * (`LMStudioClient.Options`, `.Service`, `.SystemNamespace`) in its namespace. The testing entry
+ * point exports `LMStudioSimulator` the same way.
  *
  * @since 0.1.0
  */
@@ -18,13 +21,6 @@ export { LMStudioClient } from "./LMStudioClient.js"
  * @since 0.1.0
  */
 export { runMain } from "./runMain.js"
-
-/**
- * The client module: options, namespace types, config helpers.
- *
- * @since 0.1.0
- */
-export * as Client from "./LMStudioClient.js"
 
 /**
  * Convenience accessors: `Lms.llm()`, `Lms.embeddingModel()`, `Lms.listLoadedModels()`, …

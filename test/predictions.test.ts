@@ -303,6 +303,15 @@ describe("structured output", () => {
       }
     }))
 
+  it.scopedLive("a deeply nested answer is a StructuredOutputError, not a stack overflow", () =>
+    Effect.gen(function*() {
+      const deep = "[".repeat(20_000) + "]".repeat(20_000)
+      const { model } = yield* setup(answer([deep]))
+      const error = yield* Effect.flip(model.respond("Who?", { structured: Person }))
+      assert.strictEqual(error._tag, "StructuredOutputError")
+      assert.isBelow(error.message.length, 5_000)
+    }))
+
   it.scopedLive("a JSON Schema object is sent as is and parsed as plain JSON", () =>
     Effect.gen(function*() {
       const { model, server } = yield* setup(answer(["[1,", "2]"]))

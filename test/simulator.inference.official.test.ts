@@ -51,6 +51,8 @@ interface Version {
   readonly make: (baseUrl: string) => OfficialClient
   /** One user message with an image, templated without BOS (the image handle is version-specific). */
   readonly templateWithImage: (llm: OfficialLlm, image: OfficialFile, text: string) => Promise<string>
+  /** `respond` to one user message with an image; the reply's content. */
+  readonly respondWithImage: (llm: OfficialLlm, image: OfficialFile, text: string) => Promise<string>
 }
 
 const versions: ReadonlyArray<readonly [string, Version]> = [
@@ -59,14 +61,18 @@ const versions: ReadonlyArray<readonly [string, Version]> = [
     templateWithImage: (llm, image, content) =>
       (llm as unknown as Sdk150.LLM).applyPromptTemplate([{ role: "user", content, images: [image as Sdk150.FileHandle] }], {
         omitBosToken: true
-      })
+      }),
+    respondWithImage: async (llm, image, content) =>
+      (await (llm as unknown as Sdk150.LLM).respond([{ role: "user", content, images: [image as Sdk150.FileHandle] }])).content
   }],
   ["2.0.0", {
     make: (baseUrl) => new Sdk200.LMStudioClient({ baseUrl, logger: silent }),
     templateWithImage: (llm, image, content) =>
       (llm as unknown as Sdk200.LLM).applyPromptTemplate([{ role: "user", content, images: [image as Sdk200.FileHandle] }], {
         omitBosToken: true
-      })
+      }),
+    respondWithImage: async (llm, image, content) =>
+      (await (llm as unknown as Sdk200.LLM).respond([{ role: "user", content, images: [image as Sdk200.FileHandle] }])).content
   }]
 ]
 
@@ -82,7 +88,7 @@ const assertClientHappy = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
     assert.deepStrictEqual(complaints, [])
   })
 
-for (const [version, { make: makeClient, templateWithImage }] of versions) {
+for (const [version, { make: makeClient, respondWithImage, templateWithImage }] of versions) {
   const setup = Effect.gen(function*() {
     const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
     const client = yield* Effect.acquireRelease(
@@ -141,8 +147,8 @@ for (const [version, { make: makeClient, templateWithImage }] of versions) {
         )
         assert.strictEqual(
           formatted,
-          "<s><|im_start|>system\nThis is the system prompt.<|im_end|>\n<|im_start|>user\nUser message 1<|im_end|>\n" +
-            "<|im_start|>assistant\nAssistant message 1<|im_end|></s>\n<|im_start|>user\nUser message 2<|im_end|>\n" +
+          "<|begin_of_text|><|im_start|>system\nThis is the system prompt.<|im_end|>\n<|im_start|>user\nUser message 1<|im_end|>\n" +
+            "<|im_start|>assistant\nAssistant message 1<|im_end|><|endoftext|>\n<|im_start|>user\nUser message 2<|im_end|>\n" +
             "<|im_start|>assistant\n"
         )
         const bare = yield* run(() => llm.applyPromptTemplate("Hi", { omitBosToken: true }))
@@ -188,6 +194,20 @@ for (const [version, { make: makeClient, templateWithImage }] of versions) {
           formatted,
           "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>What is this?<|im_end|>\n<|im_start|>assistant\n"
         )
+        yield* assertClientHappy(sim)
+      }))
+
+    it.scopedLive("a chat with an image: the vision model answers, a model without vision refuses at once", () =>
+      Effect.gen(function*() {
+        const { client, sim } = yield* setup
+        const image = yield* run(() => client.files.prepareImageBase64("dot.png", DOT_PNG))
+        const vision = yield* run(() => client.llm.model(VISION))
+        const answer = yield* run(() => respondWithImage(vision, image, "What is this?"))
+        assert.isAbove(answer.length, 0)
+        yield* sim.preload(LLAMA)
+        const blind = yield* run(() => client.llm.model(LLAMA))
+        const refusal = yield* Effect.flip(Effect.tryPromise(() => respondWithImage(blind, image, "What is this?")))
+        assert.include(String(refusal.error), "does not support images")
         yield* assertClientHappy(sim)
       }))
   })

@@ -4,8 +4,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { call, connect, type RawClient } from "./support/rawClient.js"
+import { setup as setupClient } from "./support/harness.js"
+import { call, channel, connect, packets, type RawClient, realSleep } from "./support/rawSocket.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
@@ -109,8 +111,8 @@ describe("simulator inference RPCs", () => {
         )
       assert.strictEqual(
         yield* apply(0, {}),
-        "<s><|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n" +
-          "<|im_start|>assistant\nHello.<|im_end|></s>\n<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n"
+        "<|begin_of_text|><|im_start|>system\nBe terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n" +
+          "<|im_start|>assistant\nHello.<|im_end|><|endoftext|>\n<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n"
       )
       assert.strictEqual(
         yield* apply(1, { omitBosToken: true, omitEosToken: true }),
@@ -141,6 +143,48 @@ describe("simulator inference RPCs", () => {
       for (const identifier of ["llama", "llama-3.2-1b-instruc", "hugging-quants/llama-3.2-1b-instruct-q4"]) {
         assert.strictEqual((yield* count(llm, identifier)).error.displayData.code, "generic.noModelMatchingQuery", identifier)
       }
+    }))
+
+  it.scopedLive("a prediction's promptTokensCount is countTokens(applyPromptTemplate(chat))", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0 })
+      yield* sim.preload(LLAMA)
+      const llm = yield* connect(sim.url, "llm")
+      const history = {
+        messages: [
+          { role: "system", content: [{ type: "text", text: "You are terse." }] },
+          { role: "user", content: [{ type: "text", text: "How many tokens is this prompt?" }] }
+        ]
+      }
+      const stack = { layers: [] }
+      const formatted = (yield* call(llm, 0, "applyPromptTemplate", { specifier: byKey(LLAMA), history, predictionConfigStack: stack, opts: {} })).result.formatted
+      const count = (yield* call(llm, 1, "countTokens", { specifier: byKey(LLAMA), inputString: formatted })).result.tokenCount
+      const frames = yield* channel(llm, 2, "predict", { modelSpecifier: byKey(LLAMA), history, predictionConfigStack: stack })
+      const success = packets(frames).find((p) => p.type === "success")
+      assert.strictEqual(success.stats.promptTokensCount, count)
+    }))
+
+  it.scoped("embedString and applyPromptTemplate restart the idle timer (TestClock)", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 0 })
+      yield* sim.preload(NOMIC, { ttlMs: 1000 })
+      yield* sim.preload(LLAMA, { ttlMs: 1000 })
+      const embedding = yield* connect(sim.url, "embedding")
+      const llm = yield* connect(sim.url, "llm")
+      yield* TestClock.adjust(600)
+      yield* embedOf(embedding, "keep me")
+      const template = yield* call(llm, 0, "applyPromptTemplate", {
+        specifier: byKey(LLAMA),
+        history: { messages: [] },
+        predictionConfigStack: { layers: [] },
+        opts: {}
+      })
+      assert.strictEqual(template.result.formatted, "<|begin_of_text|><|im_start|>assistant\n")
+      yield* realSleep(10) // let the restarted timers start sleeping
+      yield* TestClock.adjust(999)
+      assert.lengthOf(yield* sim.loaded, 2)
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(yield* sim.loaded, [])
     }))
 
   it.scopedLive("a gone or unknown instance fails at once with noModelMatchingQuery; bad parameters get an rpcError", () =>
@@ -206,5 +250,22 @@ describe("simulator files namespace", () => {
       const bad = yield* call(files, 22, "uploadFileBase64", { name: "x.png", contentBase64: "not base64!" })
       assert.strictEqual(bad.type, "rpcError")
       assert.include(bad.error.title, "contentBase64 is not valid base64")
+    }))
+})
+
+describe("simulator key matching seen through lmstudio-effect", () => {
+  it.scopedLive("a typo or a fragment is a ModelNotFoundError listing model keys; an ambiguous prefix names the candidates", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setupClient({ loadMs: 0 })
+      for (const key of ["llama-3.2-1b-instruc", "qwen"]) {
+        const error = yield* Effect.flip(client.llm.model(key))
+        assert.strictEqual(error._tag, "ModelNotFoundError")
+        assert.include(error.message, `Available: ${LLAMA}, qwen2.5-7b-instruct`)
+        assert.notInclude(error.message, ".gguf")
+      }
+      const ambiguous = yield* Effect.flip(client.llm.model("lmstudio-community/qwen2"))
+      assert.strictEqual(ambiguous._tag, "ModelNotFoundError")
+      assert.include(ambiguous.message, "matches 2 models: qwen2.5-7b-instruct, qwen2-vl-2b-instruct")
+      assert.deepStrictEqual(yield* sim.loaded, [])
     }))
 })

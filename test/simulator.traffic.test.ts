@@ -4,7 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { call, connect } from "./support/rawClient.js"
+import { call, connect } from "./support/rawSocket.js"
 
 describe("simulator traffic log", () => {
   it.scopedLive("keeps only the last trafficLogSize frames, oldest first", () =>

@@ -155,3 +155,16 @@ describe("LMStudioClient.layerConfig", () => {
       assert.strictEqual(yield* sim.connectionCount, 0)
     }))
 })
+
+describe("one export convention for . and ./testing", () => {
+  it.scoped("LMStudioSimulator is its own tag with the module's functions, like LMStudioClient", () =>
+    Effect.gen(function*() {
+      const simulator = yield* LMStudioSimulator.make({ loadMs: 0 })
+      const viaTag = yield* Effect.provideService(LMStudioSimulator, simulator)(LMStudioSimulator)
+      const viaModuleSpelling = yield* Effect.provideService(LMStudioSimulator.LMStudioSimulator, simulator)(LMStudioSimulator)
+      assert.strictEqual(viaTag, simulator)
+      assert.strictEqual(viaModuleSpelling, simulator)
+      assert.strictEqual(typeof LMStudioSimulator.layerClient, "function")
+      assert.strictEqual(typeof LMStudioClient.layerConfig, "function")
+    }))
+})

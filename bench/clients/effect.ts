@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { LMStudioClient } from "../../src/index.js"
-import { type BenchClient, EMBEDDING_MODEL_KEY, now, PREDICTION_MODEL_KEY, predictionPrompt } from "./index.js"
+import { type BenchClient, EMBEDDING_MODEL_KEY, now, PREDICTION_MODEL_KEY, predictionPrompt } from "./shared.js"
 import { RawConnection } from "./raw.js"
 
 export const makeEffectClient = async (baseUrl: string): Promise<BenchClient> => {

@@ -10,7 +10,7 @@ import {
   now,
   PREDICTION_MODEL_KEY,
   predictionPrompt
-} from "./index.js"
+} from "./shared.js"
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
 

@@ -1,5 +1,5 @@
 /**
- * `baseUrl` validation, the same rules as the official client (lmstudio-protocol.md §1.3).
+ * `baseUrl` validation, the same rules as the official client.
  *
  * @internal
  */

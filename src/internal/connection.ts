@@ -1,7 +1,6 @@
 /**
  * The state of one authenticated socket: what is pending on it (calls and channels),
- * how frames are written (corked per tick), and how each frame the server sends is routed
- * (lmstudio-protocol.md §2).
+ * how frames are written (corked per tick), and how each frame the server sends is routed.
  *
  * Routing rules:
  * - A frame of a *known* type with a malformed body fails the call or channel it names with a
@@ -314,7 +313,7 @@ export class Connection {
       case "communicationWarning":
         return this.log("Warning", `LM Studio reported a communication problem: ${this.server.text(message.warning)}`)
       case "channelAck":
-        return // acknowledgements are never awaited by this client (§2.5)
+        return // acknowledgements are never awaited by this client
     }
   }
 

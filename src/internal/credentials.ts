@@ -1,5 +1,5 @@
 /**
- * Client credentials for the auth packet (lmstudio-protocol.md §1.4): an API token split into its
+ * Client credentials for the auth packet: an API token split into its
  * identifier and passkey, an explicit legacy pair, or a random guest pair. The passkey stays
  * `Redacted` until the auth frame is encoded.
  *
@@ -15,7 +15,7 @@ export interface Credentials {
   readonly clientPasskey: Redacted.Redacted<string>
 }
 
-/** `sk-lm-` + 8 letters/digits (the identifier) + `:` + 20 letters/digits (the passkey), §1.4. */
+/** `sk-lm-` + 8 letters/digits (the identifier) + `:` + 20 letters/digits (the passkey). */
 export const API_TOKEN = /^sk-lm-([A-Za-z0-9]{8}):([A-Za-z0-9]{20})$/
 
 /** Splits an `sk-lm-XXXXXXXX:YYYYYYYYYYYYYYYYYYYY` token; the error never echoes the token. */

@@ -1,5 +1,5 @@
 /**
- * Local discovery (lmstudio-protocol.md §1.2): probe LM Studio's greeting endpoint on the known
+ * Local discovery: probe LM Studio's greeting endpoint on the known
  * ports concurrently; the first that answers `{"lmstudio":true}` wins.
  *
  * Uses the platform's `fetch` directly (Node ≥ 18): one GET per port does not justify loading an

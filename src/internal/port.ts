@@ -1,11 +1,11 @@
 /**
  * One authenticated WebSocket per namespace (`/llm`, `/embedding`, `/system`, `/files`),
- * multiplexing RPCs and channels by id (lmstudio-protocol.md §1–§2, style.md A1–A3, A10). Signals
+ * multiplexing RPCs and channels by id. Signals
  * are not supported: no namespace declares one.
  *
  * - The socket opens lazily on first use; concurrent first calls share one connect.
  * - A dropped socket fails every pending call and channel at once with a
- *   `ConnectionError`; the next call reconnects with fresh ids (ids are per connection, §2.3).
+ *   `ConnectionError`; the next call reconnects with fresh ids (ids are per connection).
  * - No frame can throw out of the socket's listener; how each frame is routed (and what happens
  *   to malformed, unknown or late ones) is described in `connection.ts`.
  * - A close frame fails pending work at once, even when the server keeps the TCP connection

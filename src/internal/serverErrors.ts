@@ -1,6 +1,6 @@
 /**
  * Turns a server's `SerializedLMSExtendedError` into our tagged errors by its display-data code
- * and title (lmstudio-protocol.md §3), keeping title, cause and suggestion. Every piece of server
+ * and title, keeping title, cause and suggestion. Every piece of server
  * text passes through `ServerText` first: bounded, and scrubbed of the client's secrets.
  *
  * @internal

@@ -12,7 +12,7 @@ import { InvalidArgumentError } from "../LMStudioError.js"
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
-/** A "reasonable key string" (lmstudio-protocol.md §4.1): 1–1024 chars, no control characters. */
+/** A "reasonable key string": 1–1024 chars, no control characters. */
 export const keyString = (field: string, value: unknown): Effect.Effect<string, InvalidArgumentError> => {
   const fail = (reason: string) => Effect.fail(new InvalidArgumentError({ field, reason }))
   if (typeof value !== "string") return fail(`must be a string, got ${typeof value}`)

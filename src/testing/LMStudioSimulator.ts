@@ -19,32 +19,32 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { API_TOKEN } from "../internal/credentials.js"
-import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
+import { apiOverrideStack } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
 import type { ModelInfo, ModelInstanceInfo } from "../ModelInfo.js"
-import { type CatalogModel, defaultCatalog } from "./catalog.js"
-import { DEFAULT_EMBEDDING_DIMENSION } from "./internal/embedding.js"
+import type { CatalogModel } from "./catalog.js"
 import { handleConnection, sendFrame } from "./internal/connection.js"
-import { instanceInfo, normalizeModel, resolveAmong } from "./internal/models.js"
+import { instanceInfo, resolveAmong } from "./internal/models.js"
+import { resolveOptions, splitApiToken } from "./internal/options.js"
 import { makeListener } from "./internal/server.js"
-import { DEFAULT_TRAFFIC_LOG_SIZE, TrafficLog } from "./internal/trafficLog.js"
 import { SimulatorError } from "./internal/simulatorError.js"
 import {
   commitInstance,
   releaseIdentifier,
-  type ResolvedOptions,
   reserveIdentifier,
   type Sim,
   SimState,
   unloadInstance
 } from "./internal/state.js"
-import type { TrafficEntry as TrafficEntry_ } from "./internal/state.js"
+// From trafficLog.ts, not state.ts: state.ts mentions `ws` types, which users do not have (@types/ws).
+import type { TrafficEntry as TrafficEntry_ } from "./internal/trafficLog.js"
+import { TrafficLog } from "./internal/trafficLog.js"
 
 export {
   /**
-   * A test-setup call on the simulator (such as `preload`) could not be carried out.
+   * A simulator could not be started (its port is taken, say) or a test-setup call on it (such
+   * as `preload`) could not be carried out.
    *
    * @since 0.1.0
    * @category errors
@@ -76,7 +76,7 @@ export interface SimulatorOptions {
   /** Downloaded models (default {@link defaultCatalog}). */
   readonly catalog?: ReadonlyArray<CatalogModel> | undefined
   /**
-   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`, protocol §1.4). When
+   * An LM Studio API token (`sk-lm-<8 alphanumerics>:<20 alphanumerics>`). When
    * set, only the token's identifier/passkey pair is accepted.
    */
   readonly apiToken?: string | Redacted.Redacted<string> | undefined
@@ -106,6 +106,17 @@ export interface SimulatorOptions {
 }
 
 /**
+ * One config field as LM Studio sends it: a full KV key and its wire value.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConfigField {
+  readonly key: string
+  readonly value?: unknown
+}
+
+/**
  * A prediction preset: its fields sit under the request's own (the request wins). A request
  * names it by identifier, or case-insensitively by identifier or name, or by the last segment of
  * its identifier.
@@ -118,7 +129,7 @@ export interface Preset {
   readonly identifier: string
   readonly name: string
   /** Prediction config fields, e.g. `{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 5 } }`. */
-  readonly fields: ReadonlyArray<KVConfigField>
+  readonly fields: ReadonlyArray<ConfigField>
 }
 
 /**
@@ -135,11 +146,11 @@ export interface PreloadOptions {
   /** Load it as a JIT instance, subject to auto-evict (default false). */
   readonly jit?: boolean | undefined
   /** Extra load-config fields, e.g. `{ key: "llm.load.contextLength", value: 8192 }`. */
-  readonly config?: ReadonlyArray<KVConfigField> | undefined
+  readonly config?: ReadonlyArray<ConfigField> | undefined
 }
 
 /**
- * The error a scripted load failure ends with (a `SerializedLMSExtendedError`, protocol §3.1).
+ * The error a scripted load failure ends with (a `SerializedLMSExtendedError`).
  *
  * @since 0.1.0
  * @category models
@@ -148,7 +159,7 @@ export interface LoadFailure {
   readonly title: string
   readonly cause?: string | undefined
   readonly suggestion?: string | undefined
-  /** Must carry a `code` (protocol §3.2), e.g. `{ code: "generic.pathNotFound", … }`. */
+  /** Must carry a `code`, e.g. `{ code: "generic.pathNotFound", … }`. */
   readonly displayData?: Readonly<Record<string, unknown>> | undefined
 }
 
@@ -256,14 +267,14 @@ export declare namespace LMStudioSimulator {
     readonly faults: Faults
     /** Terminates every socket and stops listening (pending calls stay pending on the client until it sees the drop). */
     readonly stop: Effect.Effect<void>
-    /** Listens again on the same port after {@link stop}. */
-    readonly start: Effect.Effect<void>
+    /** Listens again on the same port after {@link stop}; fails if the port was taken meanwhile. */
+    readonly start: Effect.Effect<void, SimulatorError>
   }
 }
 
 
 /**
- * Splits an LM Studio API token into its identifier and passkey (protocol §1.4), or `undefined`
+ * Splits an LM Studio API token into its identifier and passkey, or `undefined`
  * if it is malformed.
  *
  * @since 0.1.0
@@ -271,69 +282,23 @@ export declare namespace LMStudioSimulator {
  */
 export const parseApiToken = (
   token: string
-): { readonly identifier: string; readonly passkey: string } | undefined => {
-  const match = API_TOKEN.exec(token.trim())
-  return match?.[1] !== undefined && match[2] !== undefined ? { identifier: match[1], passkey: match[2] } : undefined
-}
-
-const resolveOptions = (options: SimulatorOptions): Effect.Effect<ResolvedOptions> =>
-  Effect.suspend(() => {
-    const raw = options.apiToken === undefined
-      ? undefined
-      : typeof options.apiToken === "string"
-      ? options.apiToken
-      : Redacted.value(options.apiToken)
-    const token = raw === undefined ? undefined : parseApiToken(raw)
-    if (raw !== undefined && token === undefined) {
-      return Effect.dieMessage(
-        "LMStudioSimulator: apiToken must look like sk-lm-<8 letters/digits>:<20 letters/digits>"
-      )
-    }
-    const catalog = options.catalog ?? defaultCatalog
-    const badDimension = catalog.find((m) =>
-      m.type === "embedding" && m.embeddingDimension !== undefined &&
-      !(Number.isInteger(m.embeddingDimension) && m.embeddingDimension >= 1)
-    )
-    if (badDimension !== undefined) {
-      return Effect.dieMessage(
-        `LMStudioSimulator: embeddingDimension of "${badDimension.modelKey}" must be a positive integer`
-      )
-    }
-    return Effect.succeed({
-      host: options.host ?? "127.0.0.1",
-      port: options.port ?? 0,
-      catalog: catalog.map(normalizeModel),
-      embeddingDimensions: new Map(
-        catalog.flatMap((m) =>
-          m.type === "embedding" ? [[m.modelKey, m.embeddingDimension ?? DEFAULT_EMBEDDING_DIMENSION] as const] : []
-        )
-      ),
-      token,
-      loadMs: Math.max(0, options.loadMs ?? 200),
-      progressSteps: Math.max(1, Math.floor(options.progressSteps ?? 10)),
-      jitAutoEvict: options.jitAutoEvict ?? true,
-      version: options.version ?? { version: "0.3.31", build: 7 }, // [inferred] plausible version
-      tokenMs: Math.max(0, options.tokenMs ?? 5),
-      presets: options.presets ?? []
-    })
-  })
+): { readonly identifier: string; readonly passkey: string } | undefined => splitApiToken(token)
 
 /**
  * Starts a simulator listening on loopback; closing the scope terminates every socket, closes
- * the server and stops every timer.
+ * the server and stops every timer. Fails with a `SimulatorError` (reason `"ListenFailed"`) when
+ * the port cannot be listened on.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimulator.Service, never, Scope.Scope> =>
+export const make = (
+  options: SimulatorOptions = {}
+): Effect.Effect<LMStudioSimulator.Service, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
     const timers = yield* FiberMap.make<string>()
-    const trafficLogSize = options.trafficLogSize ?? DEFAULT_TRAFFIC_LOG_SIZE
-    if (!Number.isSafeInteger(trafficLogSize) || trafficLogSize < 0) {
-      return yield* Effect.dieMessage(`LMStudioSimulator: trafficLogSize must be an integer ≥ 0, got ${trafficLogSize}`)
-    }
-    const state = new SimState(new TrafficLog(trafficLogSize, options.onTraffic))
+    const state = new SimState(new TrafficLog(resolved.trafficLogSize, options.onTraffic))
     const sim: Sim = { options: resolved, state, timers }
     const connections = yield* FiberSet.make()
     const run = yield* FiberSet.runtime(connections)()
@@ -452,7 +417,7 @@ export const make = (options: SimulatorOptions = {}): Effect.Effect<LMStudioSimu
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator> =>
+export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator, SimulatorError> =>
   Layer.scoped(LMStudioSimulator, make(options))
 
 /**
@@ -469,7 +434,7 @@ export const layer = (options?: SimulatorOptions): Layer.Layer<LMStudioSimulator
 export const layerClient = (
   options?: SimulatorOptions,
   clientOptions?: Omit<LMStudioClientModule.Options, "baseUrl">
-): Layer.Layer<LMStudioSimulator | LMStudioClientModule.LMStudioClient, LMStudioError> =>
+): Layer.Layer<LMStudioSimulator | LMStudioClientModule.LMStudioClient, LMStudioError | SimulatorError> =>
   Layer.unwrapEffect(
     Effect.map(LMStudioSimulator, (simulator) => LMStudioClientModule.layer({ ...clientOptions, baseUrl: simulator.url }))
   ).pipe(Layer.provideMerge(layer(options)))

@@ -28,7 +28,7 @@ import * as Stream from "effect/Stream"
 import { type LMStudioError, LoadTimeoutError, ProtocolError } from "../../LMStudioError.js"
 import type * as LoadEvent from "../../LoadEvent.js"
 import type { Channel, Port } from "../port.js"
-import { isLoadedPacket, isProgressPacket } from "../protocol/loadPackets.js"
+import { isLoadedPacket, isProgressPacket, loadPacketTypes } from "../protocol/loadPackets.js"
 import { withClientSpan } from "../tracing.js"
 import type { Defaults, Domain, InstanceInfoBase } from "./domain.js"
 import { Feed } from "./feed.js"
@@ -193,7 +193,11 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
       context: {
         endpoint: request.endpoint,
         ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
-      }
+      },
+      // A packet type from a newer LM Studio is dropped (and logged) by the port, not a failure.
+      // No `coalesce`: the reader drains the channel as packets arrive, and coalesces progress
+      // per consumer (see Feed), so a consumer that keeps up still sees every fraction.
+      packetTypes: loadPacketTypes
     }).pipe(
       Effect.flatMap((channel) => {
         const run: Run = new LoadRun(request, channel, () =>

@@ -7,9 +7,9 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as JSONSchema from "effect/JSONSchema"
-import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { InvalidArgumentError, StructuredOutputError } from "../../LMStudioError.js"
+import * as ServerText from "../serverText.js"
 
 type JsonObject = { readonly [key: string]: unknown }
 
@@ -47,7 +47,7 @@ export const prepareStructured = (input: unknown): Effect.Effect<Structured | un
         decode: (content, identifier) =>
           Either.flatMap(parseJson(content, identifier), (json) =>
             Either.mapLeft(decodeValue(json), (error) =>
-              new StructuredOutputError({ identifier, content, detail: ParseResult.TreeFormatter.formatErrorSync(error) })))
+              new StructuredOutputError({ identifier, content, detail: ServerText.describeParseError(error, ServerText.unscrubbed) })))
       }
     }))
   }

@@ -1,6 +1,5 @@
 /**
- * KV configs: how LM Studio carries load and prediction settings on the wire
- * (lmstudio-protocol.md §5.5). Keys are full dotted names such as `llm.load.contextLength`.
+ * KV configs: how LM Studio carries load and prediction settings on the wire. Keys are full dotted names such as `llm.load.contextLength`.
  *
  * @internal
  */
@@ -39,7 +38,7 @@ export const apiOverrideStack = (fields: ReadonlyArray<KVConfigField>): KVConfig
   layers: [{ layerName: "apiOverride", config: { fields } }]
 })
 
-/** Flattens a stack into one config; later layers take precedence (§5.5). */
+/** Flattens a stack into one config; later layers take precedence. */
 export const flattenStack = (stack: KVConfigStack): KVConfig => {
   const merged = new Map<string, KVConfigField>()
   for (const layer of stack.layers) {

@@ -1,6 +1,5 @@
 /**
- * Packets the server sends on the `loadModel` and `getOrLoad` channels (lmstudio-protocol.md
- * §4.2, §4.3), with the hand-written checks used where a Schema decode per packet would cost too
+ * Packets the server sends on the `loadModel` and `getOrLoad` channels, with the hand-written checks used where a Schema decode per packet would cost too
  * much. Each check accepts only what its Schema accepts (a property test holds them to that).
  *
  * @internal
@@ -59,3 +58,15 @@ export const loadPacket = <Info, InfoEncoded, InstanceInfo, InstanceInfoEncoded>
 
 /** A decoded load packet. */
 export type LoadPacket<Info, InstanceInfo> = ReturnType<typeof loadPacket<Info, unknown, InstanceInfo, unknown>>["Type"]
+
+/** The `type`s of every load packet this client reads; the port drops others (newer servers). */
+export const loadPacketTypes: ReadonlySet<string> = new Set([
+  "resolved",
+  "startLoading",
+  "progress",
+  "loadProgress",
+  "unloadingOtherJITModel",
+  "success",
+  "loadSuccess",
+  "alreadyLoaded"
+])

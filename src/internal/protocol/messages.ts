@@ -1,5 +1,5 @@
 /**
- * Wire messages of LM Studio's WebSocket protocol (lmstudio-protocol.md §1.4, §2).
+ * Wire messages of LM Studio's WebSocket protocol.
  *
  * Every frame is a JSON text frame. Fields that are `undefined` on the JS side are absent on the
  * wire, never `null`, so optional fields here are `Schema.optional` (absent key), never nullable.
@@ -12,7 +12,7 @@ import { SerializedError } from "./serializedError.js"
 const Id = Schema.Int
 
 // ---------------------------------------------------------------------------------------------
-// Authentication (§1.4)
+// Authentication
 // ---------------------------------------------------------------------------------------------
 
 /** The first frame a client sends on every namespace socket. */
@@ -31,7 +31,7 @@ export const AuthResult = Schema.Union(
 export type AuthResult = typeof AuthResult.Type
 
 // ---------------------------------------------------------------------------------------------
-// Client → server (§2.1)
+// Client → server
 // ---------------------------------------------------------------------------------------------
 
 export const Patch = Schema.Struct({
@@ -92,7 +92,7 @@ export const ClientMessage = Schema.Union(
 export type ClientMessage = typeof ClientMessage.Type
 
 // ---------------------------------------------------------------------------------------------
-// Server → client (§2.2)
+// Server → client
 // ---------------------------------------------------------------------------------------------
 
 export const ServerMessage = Schema.Union(

@@ -1,23 +1,23 @@
 /**
  * Parameters and packets of the model-management endpoints shared by the `llm` and `embedding`
- * namespaces, and of the `system` listing endpoints (lmstudio-protocol.md §4, §9.3).
+ * namespaces, and of the `system` listing endpoints.
  *
  * Request schemas ignore unknown fields (HEAD-only `deviceIdentifier`, `kind`, …) as the
- * server must (§10 rule 1).
+ * server must.
  *
  * @internal
  */
 import * as Schema from "effect/Schema"
 import { KVConfigStack } from "./kvConfig.js"
 
-/** A "reasonable key string": 1–1024 characters (§4.1). */
+/** A "reasonable key string": 1–1024 characters. */
 const KeyString = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1024))
 
-/** `ModelDomainType` at HEAD (§5.4). */
+/** `ModelDomainType` at HEAD. */
 export const ModelDomainType = Schema.Literal("llm", "embedding", "drafter", "imageGen", "transcription", "tts")
 export type ModelDomainType = typeof ModelDomainType.Type
 
-/** `ModelQuery` (§4.1): every given field must match. */
+/** `ModelQuery`: every given field must match. */
 export const WireModelQuery = Schema.Struct({
   domain: Schema.optional(ModelDomainType),
   deviceIdentifier: Schema.optional(Schema.NullOr(Schema.String)),
@@ -27,7 +27,7 @@ export const WireModelQuery = Schema.Struct({
 })
 export type WireModelQuery = typeof WireModelQuery.Type
 
-/** `ModelSpecifier` (§4.1). */
+/** `ModelSpecifier`. */
 export const ModelSpecifier = Schema.Union(
   Schema.Struct({ type: Schema.Literal("query"), query: WireModelQuery }),
   Schema.Struct({ type: Schema.Literal("instanceReference"), instanceReference: Schema.String })
@@ -36,7 +36,7 @@ export type ModelSpecifier = typeof ModelSpecifier.Type
 
 const Ttl = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1))
 
-/** `loadModel` creation parameter (§4.2). */
+/** `loadModel` creation parameter. */
 export const LoadModelParameter = Schema.Struct({
   modelKey: KeyString,
   identifier: Schema.optional(KeyString),
@@ -46,7 +46,7 @@ export const LoadModelParameter = Schema.Struct({
 })
 export type LoadModelParameter = typeof LoadModelParameter.Type
 
-/** `getOrLoad` creation parameter (§4.3). */
+/** `getOrLoad` creation parameter. */
 export const GetOrLoadParameter = Schema.Struct({
   identifier: KeyString,
   deviceIdentifier: Schema.optional(Schema.NullOr(Schema.String)),
@@ -55,26 +55,26 @@ export const GetOrLoadParameter = Schema.Struct({
 })
 export type GetOrLoadParameter = typeof GetOrLoadParameter.Type
 
-/** The only client → server packet of `loadModel` / `getOrLoad` (§4.2, §4.3). */
+/** The only client → server packet of `loadModel` / `getOrLoad`. */
 export const LoadClientPacket = Schema.Struct({ type: Schema.Literal("cancel") })
 
-/** `unloadModel` parameter (§4.4). */
+/** `unloadModel` parameter. */
 export const UnloadModelParameter = Schema.Struct({
   identifier: KeyString,
   deviceIdentifier: Schema.optional(Schema.NullOr(Schema.String))
 })
 
-/** `getModelInfo` parameter (§4.4). */
+/** `getModelInfo` parameter. */
 export const GetModelInfoParameter = Schema.Struct({
   specifier: ModelSpecifier,
   throwIfNotFound: Schema.Boolean
 })
 
-/** `getLoadConfig` parameter (§4.4). */
+/** `getLoadConfig` parameter. */
 export const GetLoadConfigParameter = Schema.Struct({ specifier: ModelSpecifier })
 
-/** `tokenize` / `countTokens` parameter (§9.3). */
+/** `tokenize` / `countTokens` parameter. */
 export const TokenizeParameter = Schema.Struct({ specifier: ModelSpecifier, inputString: Schema.String })
 
-/** `embedString` parameter (§9.3); note `modelSpecifier`, not `specifier`. */
+/** `embedString` parameter; note `modelSpecifier`, not `specifier`. */
 export const EmbedStringParameter = Schema.Struct({ modelSpecifier: ModelSpecifier, inputString: Schema.String })

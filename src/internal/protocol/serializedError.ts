@@ -1,6 +1,6 @@
 /**
  * `SerializedLMSExtendedError`, the error shape carried by `rpcError`, `channelError` and
- * `signalError` (lmstudio-protocol.md §3.1).
+ * `signalError`.
  *
  * Like the official client, each field is read leniently: an invalid field becomes absent
  * instead of failing the whole frame, and a missing title becomes "Unknown error".

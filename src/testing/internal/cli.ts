@@ -12,7 +12,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { EmbeddingModelInfo, LlmInfo } from "../../ModelInfo.js"
 import type { CatalogModel } from "../catalog.js"
-import { parseApiToken, type SimulatorOptions } from "../LMStudioSimulator.js"
+import { parseApiToken, type SimulatorOptions, type TrafficEntry } from "../LMStudioSimulator.js"
 
 export const USAGE = `Usage: lmstudio-simulator [options]
 
@@ -23,6 +23,9 @@ Options:
   --api-token <token>   only accept this LM Studio API token (sk-lm-<8>:<20>)
   --load-ms <n>         how long one simulated load takes, in ms (default 200)
   --token-ms <n>        pause per generated token, in ms (default 5; 0 streams without pauses)
+  --log-traffic         print every frame in and out on stderr, one line each
+  --print-catalog       print the default catalog as JSON (a template for --catalog) and exit
+  -v, --version         print the version and exit
   -h, --help            show this help
 `
 
@@ -100,11 +103,30 @@ const readCatalog = (file: string) =>
     return validated.right
   })
 
+/** Longest traffic line printed by `--log-traffic`; longer frames (embeddings, say) are cut. */
+const MAX_TRAFFIC_LINE = 2_000
+
+/** Formats one traffic entry as a line: `#<connection> /<namespace> <- or -> <json>`. */
+export const formatTraffic = (entry: TrafficEntry): string => {
+  const json = typeof entry.frame === "string" ? entry.frame : JSON.stringify(entry.frame)
+  const body = json.length > MAX_TRAFFIC_LINE ? `${json.slice(0, MAX_TRAFFIC_LINE)}… (${json.length} chars)` : json
+  return `#${entry.connection} /${entry.namespace} ${entry.direction === "in" ? "->" : "<-"} ${body}`
+}
+
+/** What `--log-traffic` installs: every frame on stderr. */
+export const printTraffic = (entry: TrafficEntry): void => {
+  process.stderr.write(`${formatTraffic(entry)}\n`)
+}
+
+/** What the command line asks for. */
+export type CliCommand = SimulatorOptions | "help" | "version" | "print-catalog"
+
 /**
- * Parses the command line: `"help"` for `--help`, else the simulator options (the catalog file
- * read and validated). Defaults: port 1234, load 200 ms, 5 ms per token.
+ * Parses the command line: `"help"`, `"version"` or `"print-catalog"` for those flags, else the
+ * simulator options (the catalog file read and validated). Defaults: port 1234, load 200 ms, 5 ms per token, no
+ * traffic kept in memory (a long-running server must not grow); `--log-traffic` prints it instead.
  */
-export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOptions | "help", CliError> =>
+export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<CliCommand, CliError> =>
   Effect.gen(function*() {
     const { values } = yield* Effect.try({
       try: () =>
@@ -119,12 +141,17 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
             "api-token": { type: "string" },
             "load-ms": { type: "string" },
             "token-ms": { type: "string" },
+            "log-traffic": { type: "boolean" },
+            "print-catalog": { type: "boolean" },
+            version: { type: "boolean", short: "v" },
             help: { type: "boolean", short: "h" }
           }
         }),
       catch: (e) => new CliError(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`, 2)
     })
     if (values.help === true) return "help" as const
+    if (values.version === true) return "version" as const
+    if (values["print-catalog"] === true) return "print-catalog" as const
     const port = yield* integer("port", values.port, 1234, 65535)
     const loadMs = yield* integer("load-ms", values["load-ms"], 200, 3_600_000)
     const tokenMs = yield* integer("token-ms", values["token-ms"], 5, 60_000)
@@ -137,6 +164,8 @@ export const parseCli = (argv: ReadonlyArray<string>): Effect.Effect<SimulatorOp
       port,
       loadMs,
       tokenMs,
+      trafficLogSize: 0,
+      ...(values["log-traffic"] === true ? { onTraffic: printTraffic } : {}),
       ...(values.host !== undefined ? { host: values.host } : {}),
       ...(catalog !== undefined ? { catalog } : {}),
       ...(token !== undefined ? { apiToken: token } : {})

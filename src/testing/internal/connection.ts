@@ -1,7 +1,7 @@
 /**
- * One WebSocket connection: authentication first (§1.4), then the envelope (§2): RPCs and
- * channels multiplexed by id, per-connection id spaces (§2.3), communication warnings (§2.7),
- * keep-alive (§2.8). Frames are processed strictly in arrival order by one fiber; every handler
+ * One WebSocket connection: authentication first, then the envelope: RPCs and
+ * channels multiplexed by id, per-connection id spaces, communication warnings,
+ * keep-alive. Frames are processed strictly in arrival order by one fiber; every handler
  * runs in a fiber of a per-connection `FiberSet`, so closing the socket interrupts them all.
  *
  * @internal
@@ -21,9 +21,9 @@ import { failure, type ServerFailure } from "./errors.js"
 import { domainOfNamespace } from "./models.js"
 import { authorize, type ConnectionEntry, logTraffic, type Sim } from "./state.js"
 
-/** The reference server's authentication deadline (§1.4) [inferred to be LM Studio's]. */
+/** The reference server's authentication deadline [inferred to be LM Studio's]. */
 const AUTH_DEADLINE_MS = 10_000
-/** At most this many warnings per connection (§2.7). */
+/** At most this many warnings per connection. */
 const MAX_WARNINGS = 5
 
 type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false }
@@ -130,7 +130,7 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
 
     const onAuth = (parsed: Parsed) =>
       Effect.gen(function*() {
-        // Before authentication, non-JSON and schema-invalid frames are ignored (§1.4).
+        // Before authentication, non-JSON and schema-invalid frames are ignored.
         if (!parsed.ok) return
         const auth = decodeAuthPacket(parsed.value)
         if (Either.isLeft(auth)) return
@@ -204,7 +204,7 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
           handled.right.pipe(
             Effect.catchAllDefect((defect) => Effect.fail(internalError(defect))),
             Effect.matchEffect({
-              // A void result is an rpcResult without `result` (§2.9).
+              // A void result is an rpcResult without `result`.
               onSuccess: (result) =>
                 reply(result === undefined ? { type: "rpcResult", callId } : { type: "rpcResult", callId, result }),
               onFailure: ({ error }) => reply({ type: "rpcError", callId, error })
@@ -242,7 +242,7 @@ export const handleConnection = (sim: Sim, ws: WebSocket, namespace: string): Ef
         case "writableSignalUnsubscribe":
         case "writableSignalUpdate":
           return warn("writableSignalUnknown", `Writable signal subscription ${message.subscribeId} is not open`)
-        case "channelAck": // never used by clients; ignored (§2.5)
+        case "channelAck": // never used by clients; ignored
         case "communicationWarning":
           return Effect.void
       }

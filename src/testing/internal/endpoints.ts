@@ -1,5 +1,5 @@
 /**
- * The endpoint tables of the namespaces the simulator serves (protocol §4, §9.3).
+ * The endpoint tables of the namespaces the simulator serves.
  * Any other namespace accepts authentication and answers every call with a warning only.
  *
  * @internal
@@ -66,7 +66,7 @@ const getModelInfo = rpc(GetModelInfoParameter, (ctx, { specifier, throwIfNotFou
   Effect.suspend(() => {
     const found = findBySpecifier(ctx.sim, ctx.domain, specifier)
     if (found !== undefined) return Effect.succeed(instanceInfo(found))
-    // Not found and not throwing: a result-less rpcResult (§8.7).
+    // Not found and not throwing: a result-less rpcResult.
     return throwIfNotFound ? Effect.fail(notFound(ctx, specifier, specificModelUnloaded)) : Effect.succeed(undefined)
   }))
 
@@ -94,13 +94,13 @@ const system: NamespaceEndpoints = {
     ["version", rpcNoParameter((ctx) => Effect.succeed(ctx.sim.options.version))]
   ]),
   channel: new Map<string, ChannelEndpoint>([
-    // `alive`: the server never sends a packet; it ends when the connection does (§4.5).
+    // `alive`: the server never sends a packet; it ends when the connection does.
     ["alive", { open: () => Either.right(Effect.never), cancellable: false }]
   ])
 }
 
 /**
- * Namespaces a client may open (§1.1); the last path segment of the socket URL. Namespaces other
+ * Namespaces a client may open; the last path segment of the socket URL. Namespaces other
  * than llm/embedding/system authenticate but answer every call with a warning only [inferred].
  */
 export const knownNamespaces: ReadonlySet<string> = new Set([

@@ -1,7 +1,7 @@
 /**
- * The `SerializedLMSExtendedError`s the simulator sends (protocol §3, §8).
+ * The `SerializedLMSExtendedError`s the simulator sends.
  *
- * Every error carries `title` and an equal `rootTitle` (§3.1: the reference serializer sets them
+ * Every error carries `title` and an equal `rootTitle` (the reference serializer sets them
  * equal; 1.5.0's default deserializer reads `rootTitle`). `stack` is never sent.
  *
  * @internal
@@ -35,7 +35,7 @@ export const failure = (
   })
 
 /**
- * Unknown model key (§8.1, §3.2 `generic.pathNotFound`). The sample lists the *model keys* of the
+ * Unknown model key (`generic.pathNotFound`). The sample lists the *model keys* of the
  * namespace's downloaded models, what a user can type [inferred: LM Studio lists paths].
  */
 export const pathNotFound = (path: string, models: ReadonlyArray<ModelInfo>): ServerFailure =>
@@ -53,8 +53,7 @@ export const pathNotFound = (path: string, models: ReadonlyArray<ModelInfo>): Se
   })
 
 /**
- * A key matching several different models where one answer is needed (`getOrLoad`), §11.13
- * item 7. Sent as `generic.pathNotFound` listing the candidates, so every client reports it as
+ * A key matching several different models where one answer is needed (`getOrLoad`). Sent as `generic.pathNotFound` listing the candidates, so every client reports it as
  * "model not found" with the keys to choose from [inferred].
  */
 export const ambiguousModel = (path: string, candidates: ReadonlyArray<string>): ServerFailure =>
@@ -68,13 +67,13 @@ export const ambiguousModel = (path: string, candidates: ReadonlyArray<string>):
     }
   })
 
-/** A model of the wrong domain, e.g. an embedding model on `/llm` (§8.1) [inferred]. */
+/** A model of the wrong domain, e.g. an embedding model on `/llm` [inferred]. */
 export const domainMismatch = (path: string, actual: ModelDomain, expected: ModelDomain): ServerFailure =>
   failure(`Model "${path}" is not ${expected === "llm" ? "an LLM" : "an embedding model"}`, {
     displayData: { code: "generic.domainMismatch", path, actualDomain: actual, expectedDomain: expected }
   })
 
-/** No loaded model fits a query or identifier (§8.6 — exact example shape). */
+/** No loaded model fits a query or identifier (exact example shape). */
 export const noModelMatchingQuery = (
   query: Record<string, unknown>,
   loadedIdentifiers: ReadonlyArray<string>
@@ -88,21 +87,21 @@ export const noModelMatchingQuery = (
     }
   })
 
-/** Explicit identifier in use (§8.2): title only, so Python's message stays single-line. */
+/** Explicit identifier in use: title only, so Python's message stays single-line. */
 export const identifierAlreadyExists = (identifier: string): ServerFailure =>
   failure(`Model with identifier "${identifier}" already exists`)
 
-/** A load cancelled by the client (§4.2) [inferred wording]. */
+/** A load cancelled by the client [inferred wording]. */
 export const loadCancelled: ServerFailure = failure("Model loading was cancelled")
 
-/** An `instanceReference` whose instance is gone (§3.2, §8.7) [inferred title]. */
+/** An `instanceReference` whose instance is gone [inferred title]. */
 export const specificModelUnloaded: ServerFailure = failure("Model has been unloaded", {
   displayData: { code: "generic.specificModelUnloaded" }
 })
 
 /**
  * A parameter the endpoint's schema refuses. The reference server only sends a
- * `communicationWarning` here (§2.7), which leaves the caller waiting forever; the simulator
+ * `communicationWarning` here, which leaves the caller waiting forever; the simulator
  * answers with an error instead, so a bad call fails a test rather than hanging it [inferred].
  */
 export const invalidParameter = (endpoint: string, problem: string): ServerFailure =>
@@ -114,7 +113,7 @@ export const fileNotFound = (identifier: string): ServerFailure =>
     suggestion: "Upload the file first (uploadFileBase64 on the files namespace) and use the identifier it returns."
   })
 
-/** An image sent to a model without vision (§11.11 rule 6) [inferred wording]. */
+/** An image sent to a model without vision [inferred wording]. */
 export const imagesNotSupported = (identifier: string, modelKey: string): ServerFailure =>
   failure(`Model "${identifier}" does not support images`, {
     cause: `${modelKey} is not a vision model`,

@@ -1,5 +1,5 @@
 /**
- * Deterministic text generation (protocol §11.13 rule 1): the natural reply is a pure function
+ * Deterministic text generation: the natural reply is a pure function
  * of the prompt, the model and the sampling fields, at least 8 tokens long, with a paragraph
  * break in it (so `"\n\n"` works as a stop string). Reasoning models open with a `<think>`
  * section. The wording is the simulator's own [inferred].
@@ -101,7 +101,7 @@ export const reasoningSection = (input: ReplyInput): string => {
 export const isReasoningModel = (modelKey: string): boolean =>
   /deepseek-r1|qwq|magistral|gpt-oss|thinking|reasoning/i.test(modelKey)
 
-/** How a fragment's text relates to reasoning (§11.3). */
+/** How a fragment's text relates to reasoning. */
 export type ReasoningType = "none" | "reasoning" | "reasoningStartTag" | "reasoningEndTag"
 
 /** One generated token, streamed as one fragment. */

@@ -1,9 +1,9 @@
 /**
  * The inference RPCs besides `predict`: `tokenize`, `countTokens` (llm and embedding),
- * `embedString` (embedding) and `applyPromptTemplate` (llm), §11.10.
+ * `embedString` (embedding) and `applyPromptTemplate` (llm).
  *
- * Each one restarts the instance's idle timer (§8.5); an instance that is gone fails at once with
- * `generic.noModelMatchingQuery` (§11.13 item 3); a malformed parameter gets an `rpcError`.
+ * Each one restarts the instance's idle timer; an instance that is gone fails at once with
+ * `generic.noModelMatchingQuery`; a malformed parameter gets an `rpcError`.
  *
  * @internal
  */

@@ -1,6 +1,6 @@
 /**
- * The two loading channels, `loadModel` (§4.2, §8.2) and `getOrLoad` (§4.3, §8.3, §8.4), and the
- * paced load both share (§8.9).
+ * The two loading channels, `loadModel` and `getOrLoad`, and the
+ * paced load both share.
  *
  * @internal
  */
@@ -22,7 +22,7 @@ import {
   unloadInstance
 } from "./state.js"
 
-/** JIT instances get this idle TTL when `loadTtlMs` is absent (§8.3) [docs default; reported value inferred]. */
+/** JIT instances get this idle TTL when `loadTtlMs` is absent [docs default; reported value inferred]. */
 export const JIT_DEFAULT_TTL_MS = 3_600_000
 
 const resolveDownloaded = (
@@ -96,7 +96,7 @@ export const loadModel = (ctx: ChannelContext, parameter: LoadModelParameter): E
     const { sim } = ctx
     const domain = ctx.domain ?? "llm"
     const { ambiguous, model } = yield* resolveDownloaded(sim, domain, parameter.modelKey)
-    // Default identifier: the resolved model key, not the requested string (§8.2).
+    // Default identifier: the resolved model key, not the requested string.
     const identifier = yield* reserveIdentifier(sim, parameter.identifier, model.modelKey)
     yield* Effect.gen(function*() {
       yield* ctx.send({ type: "resolved", info: model, ...(ambiguous !== undefined ? { ambiguous } : {}) })
@@ -141,9 +141,9 @@ export const getOrLoad = (ctx: ChannelContext, parameter: GetOrLoadParameter): E
       )
     }
     const { ambiguous, model } = yield* resolveDownloaded(sim, domain, parameter.identifier)
-    // No `resolved` packet here to report an ambiguity in: refuse it (§11.13 item 7).
+    // No `resolved` packet here to report an ambiguity in: refuse it.
     if (ambiguous !== undefined) return yield* Effect.fail(ambiguousModel(parameter.identifier, ambiguous))
-    // New JIT identifier: the requested string (§8.3); `:n` suffix if taken [inferred].
+    // New JIT identifier: the requested string; `:n` suffix if taken [inferred].
     const identifier = yield* reserveIdentifier(sim, undefined, parameter.identifier)
     const done = yield* Deferred.make<InstanceRecord | null>()
     yield* Effect.sync(() => sim.state.pendingJit.set(pendingKey, done))

@@ -1,7 +1,7 @@
 /**
- * Pure model logic of the simulator: catalog normalisation, model resolution (protocol §8.1),
- * identifier assignment (§8.2), query matching (§8.7), instance info (§5) and effective load
- * configs (§8.8).
+ * Pure model logic of the simulator: catalog normalisation, model resolution,
+ * identifier assignment, query matching, instance info and effective load
+ * configs.
  *
  * @internal
  */
@@ -35,9 +35,9 @@ export const domainOfNamespace = (namespace: string): ModelDomain | undefined =>
   namespace === "llm" || namespace === "embedding" ? namespace : undefined
 
 /**
- * Fills in the fields HEAD requires and 1.5.0 ignores (§5.1, §10 rule 3): `publisher` (the
+ * Fills in the fields HEAD requires and 1.5.0 ignores: `publisher` (the
  * first path segment), `indexedModelIdentifier` (the path) and `deviceIdentifier: null`.
- * Keys are emitted in the order of §5 so frames are easy to read. [inferred: defaults]
+ * Keys are emitted in the order LM Studio sends them, so frames are easy to read. [inferred: defaults]
  */
 export const normalizeModel = (model: ModelInfo): ModelInfo => {
   const base = {
@@ -69,7 +69,7 @@ export const normalizeModel = (model: ModelInfo): ModelInfo => {
   return embedding
 }
 
-/** The full HEAD superset of instance info (§5.2, §5.3, §10). */
+/** The full HEAD superset of instance info. */
 export const instanceInfo = (record: InstanceRecord): ModelInstanceInfo => {
   const instance = {
     identifier: record.identifier,
@@ -94,7 +94,7 @@ export interface Resolvable {
 }
 
 /**
- * Resolves a requested key among candidates (§8.1, §11.13 item 7). Tiers, the first non-empty
+ * Resolves a requested key among candidates. Tiers, the first non-empty
  * one wins: the exact model key; the exact path or indexed model identifier; then, for a request
  * with a `/` in it, a case-insensitive prefix of the path (`hugging-quants/llama-3.2-1b-instruct`
  * for `hugging-quants/Llama-3.2-1B-Instruct-Q8_0-GGUF/…`, as LM Studio's own Python tests use).
@@ -130,7 +130,7 @@ export type Resolution =
 
 /**
  * Resolves a downloaded model for a namespace. Matches of the namespace's domain win; if only
- * models of another domain match, that is a domain mismatch (§8.1) [inferred]. Several matches:
+ * models of another domain match, that is a domain mismatch [inferred]. Several matches:
  * the first is the answer and all their model keys are listed as `ambiguous`; callers that
  * cannot report the ambiguity (`getOrLoad`) refuse it.
  */
@@ -155,7 +155,7 @@ export const resolveModel = (
 
 /**
  * A free identifier derived from `base`: `base` itself, else `base:n` with the lowest free
- * n ≥ 2 (§8.2; lowest free n is [inferred]).
+ * n ≥ 2 (lowest free n is [inferred]).
  */
 export const allocateIdentifier = (base: string, isTaken: (identifier: string) => boolean): string => {
   if (!isTaken(base)) return base
@@ -166,7 +166,7 @@ export const allocateIdentifier = (base: string, isTaken: (identifier: string) =
 }
 
 /**
- * Whether an instance satisfies every given field of a query (§8.7) except `identifier`, which
+ * Whether an instance satisfies every given field of a query except `identifier`, which
  * {@link instancesMatchingIdentifier} resolves. `path` matches the instance path exactly, as a `publisher/repo` prefix, or the model key
  * [inferred: model key]. `deviceIdentifier` null/absent means local; any string never matches
  * (the simulator has no remote devices) [inferred]. `vision` of an embedding model is false
@@ -185,7 +185,7 @@ export const matchesQuery = (record: InstanceRecord, query: WireModelQuery): boo
 }
 
 /**
- * The instances a query `identifier` designates (§11.13 item 7), tier by tier: the exact
+ * The instances a query `identifier` designates, tier by tier: the exact
  * identifier, else the exact model key or path, else a case-insensitive path prefix
  * (see {@link resolveAmong}). Load order within a tier.
  */
@@ -224,7 +224,7 @@ export const contextLengthFor = (model: ModelInfo, fields: ReadonlyArray<KVConfi
 const defaultGpuSplit = { strategy: "evenly", disabledGpus: [], priority: [], customRatio: [] }
 
 /**
- * The effective load config of an instance (§8.8): the stack flattened over defaults, with
+ * The effective load config of an instance: the stack flattened over defaults, with
  * `<domain>.load.contextLength` equal to the instance context length. Defaults beyond the
  * context length and GPU split are not reported. [inferred: default set]
  */

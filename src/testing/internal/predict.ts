@@ -1,6 +1,6 @@
 /**
- * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt),
- * protocol §11.1–§11.6, §11.11, §11.13. Failures before the first packet are `channelError`s:
+ * The prediction channels of `/llm`: `predict` (a chat) and `completeRawText` (a raw prompt).
+ * Failures before the first packet are `channelError`s:
  * an unknown model or instance, an unknown preset, a file that was never uploaded, an image for a
  * model without vision, and a malformed creation parameter (where LM Studio would only warn and leave the caller hanging).
  *
@@ -51,7 +51,7 @@ interface PredictionRequest {
 
 const SAMPLE = 10
 
-/** Unknown `fuzzyPresetIdentifier` (§11.5: the display data the clients expect). Title [inferred]. */
+/** Unknown `fuzzyPresetIdentifier` (the display data the clients expect). Title [inferred]. */
 const presetNotFound = (specified: string, presets: ReadonlyArray<SimulatedPreset>): ServerFailure =>
   failure(`Cannot find a preset matching "${specified}"`, {
     displayData: {
@@ -78,7 +78,7 @@ const fragments = (text: string, tags: PredictionSettings["reasoningTags"]): Arr
 
 /**
  * The prompt the model sees, and the chat the reply answers (`undefined` for raw completion):
- * a raw prompt as is; a chat with the pass-through template as its concatenated contents (§11.6);
+ * a raw prompt as is; a chat with the pass-through template as its concatenated contents;
  * any other chat rendered with the prompt template, tools included, as `applyPromptTemplate` does.
  */
 const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
@@ -88,7 +88,7 @@ const promptOf = (request: PredictionRequest, settings: PredictionSettings) => {
   return { prompt: renderPrompt({ messages: request.messages }, opts), chat: request.messages }
 }
 
-/** Decides everything the prediction will stream (§11.13 rule 1). */
+/** Decides everything the prediction will stream. */
 const planFor = (record: InstanceRecord, request: PredictionRequest, settings: PredictionSettings) => {
   const { chat: messages, prompt } = promptOf(request, settings)
   const input: ReplyInput = { modelKey: record.model.modelKey, prompt, messages, samplingKey: settings.samplingKey }
@@ -122,7 +122,7 @@ const limitFor = (record: InstanceRecord, settings: PredictionSettings, promptTo
 const predict = (ctx: ChannelContext, request: PredictionRequest): Effect.Effect<void, ServerFailure> =>
   Effect.gen(function*() {
     const { sim } = ctx
-    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance (§11.13 rule 3).
+    // Not found: `generic.noModelMatchingQuery` at once, for a query or a vanished instance.
     const record = yield* useInstance(ctx, request.specifier)
     let layers = request.stack.layers
     if (request.preset !== undefined) {

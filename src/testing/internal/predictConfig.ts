@@ -1,8 +1,8 @@
 /**
- * The prediction settings the simulator honours, read from the collapsed config stack
- * (protocol §11.7). Fields the simulator reads are validated; a bad value fails the prediction
- * with a `channelError` naming the key (LM Studio would only warn, and the caller would hang:
- * §11.11 rule 1) [inferred].
+ * The prediction settings the simulator honours, read from the collapsed config stack.
+ * Fields the simulator reads are validated; a bad value fails the prediction
+ * with a `channelError` naming the key (LM Studio would only warn, and the caller would hang)
+ * [inferred].
  *
  * @internal
  */
@@ -44,7 +44,7 @@ const fieldSchemas = {
 type FieldName = keyof typeof fieldSchemas
 type FieldValue<K extends FieldName> = (typeof fieldSchemas)[K]["Type"]
 
-/** The fields that decide the natural reply (§11.13 rule 1); their values seed the generator. */
+/** The fields that decide the natural reply; their values seed the generator. */
 const SAMPLING_KEYS = [
   "temperature",
   "seed",
@@ -54,7 +54,7 @@ const SAMPLING_KEYS = [
   "repeatPenalty"
 ].map((name) => PREFIX + name)
 
-/** The pass-through template clients send for raw completion (§11.6), whitespace removed. */
+/** The pass-through template clients send for raw completion, whitespace removed. */
 const PASS_THROUGH_TEMPLATES = new Set([
   "{%formessageinmessages%}{{message['content']}}{%endfor%}",
   "{%formessageinmessages%}{{message.content}}{%endfor%}"
@@ -78,7 +78,7 @@ export interface PredictionSettings {
   /** Reasoning delimiters to split on, or `undefined` when parsing is off. */
   readonly reasoningTags: { readonly start: string; readonly end: string } | undefined
   readonly enableThinking: boolean
-  /** Whether the prompt template is the raw-completion pass-through (§11.6). */
+  /** Whether the prompt template is the raw-completion pass-through. */
   readonly passThroughTemplate: boolean
   /** A stable string of the sampling fields, part of the generator's seed. */
   readonly samplingKey: string

@@ -57,7 +57,7 @@ const firstStop = (text: string, stopStrings: ReadonlyArray<string>) => {
 /**
  * The plan for `steps` under `stopStrings`: the fragments' text is cut at the first stop string,
  * which is never streamed (a fragment straddling it keeps only the part before it), and nothing
- * after it is streamed (§11.11 rule 3).
+ * after it is streamed.
  */
 export const planWithStopStrings = (steps: ReadonlyArray<Step>, stopStrings: ReadonlyArray<string>): Plan => {
   const text = steps.map((step) => step._tag === "Fragment" ? step.token.text : "").join("")

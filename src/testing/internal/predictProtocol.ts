@@ -1,5 +1,5 @@
 /**
- * The server side of the prediction channels' creation parameters (protocol §11.1, §11.2):
+ * The server side of the prediction channels' creation parameters:
  * what the simulator accepts on `predict` and `completeRawText`. The chat history schema is the
  * one every inference endpoint shares (`wire.ts`): roles and part types are checked per role.
  *

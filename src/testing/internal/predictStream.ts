@@ -1,5 +1,5 @@
 /**
- * Streams one planned prediction (protocol §11.3, §11.11, §11.13): prompt-processing progress 0
+ * Streams one planned prediction: prompt-processing progress 0
  * then 1, one token per paced step, the limits, the scripted faults, and the final `success`.
  * A `cancel` (even before the first packet) ends it with `userStopped`; an instance unloaded
  * meanwhile ends it with `modelUnloaded`.
@@ -195,7 +195,7 @@ const generate = (ctx: ChannelContext, request: StreamRequest, counters: Counter
     if (plan.ending.reason === "stopStringFound") {
       return { stopReason: "stopStringFound", stopString: plan.ending.stopString }
     }
-    // The EOS token is generated (and counted) but not streamed (§11.3).
+    // The EOS token is generated (and counted) but not streamed.
     yield* pace
     counters.predicted++
     return { stopReason: "eosFound" }

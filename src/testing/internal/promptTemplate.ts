@@ -2,8 +2,9 @@
  * The simulator's prompt template: a ChatML rendering (as Qwen models use), ending with the
  * generation prompt `<|im_start|>assistant\n`. [inferred: the simulated models all share it]
  *
- * - The prompt starts with the BOS token `<s>` unless `omitBosToken`.
- * - Each past assistant turn ends with `<|im_end|>` and the EOS token `</s>` unless `omitEosToken`.
+ * - The prompt starts with the BOS token `<|begin_of_text|>` unless `omitBosToken`.
+ * - Each past assistant turn ends with `<|im_end|>` and the EOS token `<|endoftext|>` unless
+ *   `omitEosToken`. Both are one token each for the simulator's tokenizer.
  * - Tool definitions are listed in the system part (a system part is created if the chat has
  *   none), one JSON object per line between `<tools>` tags; tool calls and results are rendered
  *   as `<tool_call>` / `<tool_response>` blocks, as Qwen2.5's template does.
@@ -13,8 +14,8 @@
  */
 import type { ApplyPromptTemplateOptions, ChatHistoryData, ChatMessageData, ToolDefinition } from "./wire.js"
 
-export const BOS = "<s>"
-export const EOS = "</s>"
+export const BOS = "<|begin_of_text|>"
+export const EOS = "<|endoftext|>"
 /** What every rendering ends with. */
 export const GENERATION_PROMPT = "<|im_start|>assistant\n"
 

@@ -1,6 +1,6 @@
 /**
- * The HTTP + WebSocket server on one port: `GET /lmstudio-greeting` (§1.2) and WebSocket upgrades
- * on `<any prefix>/<namespace>` (§1.1). It can be stopped and restarted on the same port while
+ * The HTTP + WebSocket server on one port: `GET /lmstudio-greeting` and WebSocket upgrades
+ * on `<any prefix>/<namespace>`. It can be stopped and restarted on the same port while
  * the simulator's state lives on.
  *
  * @internal
@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { type WebSocket, WebSocketServer } from "ws"
 import { knownNamespaces } from "./endpoints.js"
+import { SimulatorError } from "./simulatorError.js"
 import type { Sim } from "./state.js"
 
 /** The running listener. */
@@ -20,7 +21,7 @@ export interface Listener {
   /** Terminates every socket and closes the listening server (idempotent). */
   readonly stop: Effect.Effect<void>
   /** Listens again on the same port (idempotent). */
-  readonly start: Effect.Effect<void>
+  readonly start: Effect.Effect<void, SimulatorError>
 }
 
 const namespaceOf = (url: string | undefined): string => {
@@ -40,7 +41,7 @@ const reject = (socket: Duplex, status: string) => {
 export const makeListener = (
   sim: Sim,
   onConnection: (ws: WebSocket, namespace: string) => void
-): Effect.Effect<Listener, never, Scope.Scope> =>
+): Effect.Effect<Listener, SimulatorError, Scope.Scope> =>
   Effect.gen(function*() {
     const wss = new WebSocketServer({ noServer: true, clientTracking: true })
     let port = sim.options.port
@@ -61,6 +62,8 @@ export const makeListener = (
         const namespace = namespaceOf(req.url)
         if (!knownNamespaces.has(namespace)) return reject(socket, "404 Not Found") // [inferred]
         wss.handleUpgrade(req, socket, head, (ws) => {
+          // An upgrade that completes after `stop` would otherwise outlive it (and hold up `wss.close`).
+          if (current !== server) return ws.terminate()
           ws.pause()
           onConnection(ws, namespace)
         })
@@ -72,11 +75,18 @@ export const makeListener = (
       if (current !== null) return Effect.void
       const server = createServer()
       current = server
-      return Effect.async<void>((resume) => {
-        const onError = (error: Error) => {
+      return Effect.async<void, SimulatorError>((resume) => {
+        const onError = (error: NodeJS.ErrnoException) => {
           current = null
-          resume(Effect.dieMessage(
-            `LMStudioSimulator could not listen on ${sim.options.host}:${port}: ${error.message}`
+          const where = `${sim.options.host}:${port}`
+          resume(Effect.fail(
+            new SimulatorError({
+              reason: "ListenFailed",
+              message: error.code === "EADDRINUSE"
+                ? `Cannot listen on ${where}: the port is already in use (by LM Studio, or another simulator?). ` +
+                  "Stop it or choose another port (0 picks a free one)."
+                : `Cannot listen on ${where}: ${error.message}`
+            })
           ))
         }
         server.once("error", onError)
@@ -101,10 +111,14 @@ export const makeListener = (
       })
     })
 
+    // `wss.close` is not awaited: its callback waits for every client's "close" event, which a
+    // socket terminated while still paused (upgraded, handler fiber not started yet) may never
+    // emit — that hung shutdown now and then, so a second Ctrl-C was needed. `stop` has already
+    // destroyed every socket and closed the port; nothing else is left to wait for.
     yield* Effect.acquireRelease(start, () =>
       Effect.zipRight(
         stop,
-        Effect.async<void>((resume) => wss.close(() => resume(Effect.void)))
+        Effect.sync(() => wss.close())
       ))
 
     return {

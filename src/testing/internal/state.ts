@@ -48,6 +48,8 @@ export interface ResolvedOptions {
   readonly progressSteps: number
   readonly jitAutoEvict: boolean
   readonly version: { readonly version: string; readonly build: number }
+  /** How many frames the traffic log keeps. */
+  readonly trafficLogSize: number
   /** Embedding dimension by model key (embedding models only). */
   readonly embeddingDimensions: ReadonlyMap<string, number>
   /** Milliseconds per generated token (0: no sleeps). */
@@ -145,7 +147,7 @@ export const instancesOf = (sim: Sim, domain: ModelDomain | undefined): Readonly
   domain === undefined ? [...sim.state.instances] : sim.state.instances.filter((i) => i.model.type === domain)
 
 /**
- * The instance a specifier designates within a namespace (§4.1, §8.7). For a query, the
+ * The instance a specifier designates within a namespace. For a query, the
  * `identifier` tiers of {@link instancesMatchingIdentifier} apply and the first match in load
  * order wins [inferred order].
  */
@@ -164,7 +166,7 @@ export const findBySpecifier = (
 
 /**
  * Reserves an identifier for a load in progress. An explicit identifier must be unused by any
- * instance or load in progress in any namespace (§8.2; uniqueness across namespaces is
+ * instance or load in progress in any namespace (uniqueness across namespaces is
  * [inferred]); otherwise `base`, `base:2`, … is allocated.
  */
 export const reserveIdentifier = (
@@ -246,9 +248,9 @@ export const unloadInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<
   )
 
 /**
- * Marks an instance as used: `lastUsedTime` becomes now and the idle timer restarts (§8.5).
- * Which calls count as use is [inferred]: `tokenize`, `countTokens`, `embedString`, and a
- * `getOrLoad` answered with `alreadyLoaded`.
+ * Marks an instance as used: `lastUsedTime` becomes now and the idle timer restarts.
+ * Which calls count as use is [inferred]: predictions, `tokenize`, `countTokens`,
+ * `embedString`, `applyPromptTemplate`, and a `getOrLoad` answered with `alreadyLoaded`.
  */
 export const touchInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -261,7 +263,7 @@ export const touchInstance = (sim: Sim, record: InstanceRecord): Effect.Effect<v
   })
 
 /**
- * Decides an authentication attempt (§1.4); `undefined` means accepted. Refusal wording is
+ * Decides an authentication attempt; `undefined` means accepted. Refusal wording is
  * [inferred] except the guest-passkey one, which is the reference server's.
  */
 export const authorize = (sim: Sim, auth: AuthPacket): Effect.Effect<string | undefined> =>

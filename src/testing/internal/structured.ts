@@ -1,6 +1,6 @@
 /**
- * A JSON value valid for a JSON Schema, for structured output (protocol §11.8) and tool-call
- * arguments (§11.9). Deterministic for a given random source. Covers what schema generators
+ * A JSON value valid for a JSON Schema, for structured output and tool-call
+ * arguments. Deterministic for a given random source. Covers what schema generators
  * (zod-to-json-schema, `effect/JSONSchema`, pydantic) emit: objects, arrays and tuples,
  * strings (lengths and common formats), numbers and integers (bounds, `multipleOf`), booleans,
  * null, `enum`, `const`, `anyOf` / `oneOf` (the first usable branch), `allOf` (merged),

@@ -1,5 +1,5 @@
 /**
- * Simulated tool use (protocol §11.9): when tools are offered and the chat's last message is a
+ * Simulated tool use: when tools are offered and the chat's last message is a
  * user message naming one or more of them, the model calls each named tool once, with arguments
  * valid for its parameters schema. After tool results it answers in text (see `generation.ts`),
  * so an `act` loop ends.

@@ -1,0 +1,96 @@
+/**
+ * An `@effect/ai` `EmbeddingModel` backed by an LM Studio embedding model.
+ *
+ * ```ts
+ * const vectors = EmbeddingModel.EmbeddingModel.pipe(Effect.flatMap((m) => m.embedMany(["a", "b"])))
+ * vectors.pipe(
+ *   Effect.provide(LMStudioEmbeddingModel.model("text-embedding-nomic-embed-text-v1.5")),
+ *   Effect.provide(LMStudioClient.layer())
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
+import * as Model from "@effect/ai/Model"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { EmbeddingHandle } from "../Embedding.js"
+import { LMStudioClient } from "../LMStudioClient.js"
+import type { EmbeddingLoadConfig } from "../LoadConfig.js"
+import type { ModelOptions } from "../ModelNamespace.js"
+import { toAiError } from "./internal/errors.js"
+import { makeHandleCache } from "./internal/handleCache.js"
+
+/**
+ * Options of the provider.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** How many texts of a batch are embedded at once (LM Studio embeds one text per request). Default: the client's. */
+  readonly concurrency?: number | undefined
+  /** Load options, used when the model is not loaded yet (a key only). */
+  readonly load?: ModelOptions<EmbeddingLoadConfig> | undefined
+}
+
+/**
+ * The model to embed with: a model key (got or loaded on first use, and again if it is unloaded
+ * later) or a handle (used as is).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ModelSource = string | EmbeddingHandle
+
+/**
+ * The `EmbeddingModel` service for a model. Nothing is loaded until the first request.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  source: ModelSource,
+  options: Options = {}
+): Effect.Effect<EmbeddingModel.Service, never, LMStudioClient> =>
+  Effect.gen(function*() {
+    const client = yield* LMStudioClient
+    const cache = yield* makeHandleCache<EmbeddingHandle>(
+      typeof source === "string"
+        ? { _tag: "Resolve", resolve: client.embedding.model(source, options.load) }
+        : { _tag: "Handle", handle: source }
+    )
+    const embedOptions = options.concurrency === undefined ? {} : { concurrency: options.concurrency }
+    return yield* EmbeddingModel.make({
+      embedMany: (texts) =>
+        cache.use((handle) => handle.embed(texts, embedOptions)).pipe(
+          Effect.map((vectors) => vectors.map((vector, index) => ({ index, embeddings: [...vector] }))),
+          Effect.mapError(toAiError("LMStudioEmbeddingModel", "embedMany"))
+        )
+    })
+  })
+
+/**
+ * The `EmbeddingModel` service as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (
+  source: ModelSource,
+  options?: Options
+): Layer.Layer<EmbeddingModel.EmbeddingModel, never, LMStudioClient> =>
+  Layer.effect(EmbeddingModel.EmbeddingModel, make(source, options))
+
+/**
+ * The model as an `@effect/ai` `Model` (provider `"lmstudio"`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const model = (
+  source: ModelSource,
+  options?: Options
+): Model.Model<"lmstudio", EmbeddingModel.EmbeddingModel, LMStudioClient> =>
+  Model.make("lmstudio", layer(source, options))

@@ -1,0 +1,192 @@
+/**
+ * An `@effect/ai` `LanguageModel` backed by an LM Studio LLM, so programs written against
+ * `@effect/ai` run on LM Studio unchanged.
+ *
+ * ```ts
+ * const program = LanguageModel.generateText({ prompt: "Say hi" })
+ * program.pipe(
+ *   Effect.provide(LMStudioLanguageModel.model("qwen2.5-7b-instruct")),
+ *   Effect.provide(LMStudioClient.layer())
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ */
+import { IdGenerator } from "@effect/ai/IdGenerator"
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import * as Model from "@effect/ai/Model"
+import type * as Response from "@effect/ai/Response"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { LMStudioClient } from "../LMStudioClient.js"
+import type { LlmHandle } from "../Llm.js"
+import type { LlmLoadConfig } from "../LoadConfig.js"
+import type { ModelOptions } from "../ModelNamespace.js"
+import type { PredictionResult, ToolCallRequest } from "../Prediction.js"
+import type { PredictionConfig } from "../PredictionConfig.js"
+import { toAiError } from "./internal/errors.js"
+import { makeHandleCache } from "./internal/handleCache.js"
+import { makeStreamMapper, metadataPart, resultParts } from "./internal/parts.js"
+import { promptToChat } from "./internal/prompt.js"
+import { requestConfig } from "./internal/request.js"
+
+const MODULE = "LMStudioLanguageModel"
+
+/**
+ * Prediction settings for the requests of an effect (see {@link withConfigOverride}); they
+ * apply over the provider's own `config`.
+ *
+ * @since 0.2.0
+ * @category context
+ */
+export class Config extends Context.Tag("lmstudio-effect/ai/LMStudioLanguageModel/Config")<Config, PredictionConfig>() {}
+
+/**
+ * Options of the provider.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** Prediction settings of every request (temperature, maxTokens, …); the request's tools and response format go on top. */
+  readonly config?: PredictionConfig | undefined
+  /** Load options, used when the model is not loaded yet (a key only: the model is got or loaded on first use). */
+  readonly load?: ModelOptions<LlmLoadConfig> | undefined
+  /** A preset of LM Studio's to apply under `config`. */
+  readonly preset?: string | undefined
+  /** Cancel a prediction when no progress or token arrives for this long (default: the client's). */
+  readonly predictionInactivityTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * The model to answer with: a model key (got or loaded on first use; if the instance is unloaded
+ * later, the next request loads it again) or a handle (used as is; when its instance is gone,
+ * requests fail with an `UnknownError` caused by `ModelNotFoundError`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ModelSource = string | LlmHandle
+
+type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
+
+/**
+ * The `LanguageModel` service for a model. Nothing is loaded until the first request.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  source: ModelSource,
+  options: Options = {}
+): Effect.Effect<LanguageModel.Service, never, LMStudioClient> =>
+  Effect.gen(function*() {
+    const client = yield* LMStudioClient
+    const cache = yield* makeHandleCache<LlmHandle>(
+      typeof source === "string"
+        ? { _tag: "Resolve", resolve: client.llm.model(source, options.load) }
+        : { _tag: "Handle", handle: source }
+    )
+
+    const prepare = (method: string, providerOptions: LanguageModel.ProviderOptions) =>
+      Effect.gen(function*() {
+        const chat = yield* promptToChat(providerOptions.prompt, client.files, MODULE, method)
+        const override = yield* Effect.serviceOption(Config)
+        const base = Option.isSome(override) ? { ...options.config, ...override.value } : options.config
+        const predictionOptions = {
+          config: requestConfig(base, providerOptions),
+          ...(options.preset === undefined ? {} : { preset: options.preset }),
+          ...(options.predictionInactivityTimeout === undefined
+            ? {}
+            : { predictionInactivityTimeout: options.predictionInactivityTimeout })
+        }
+        const prefix = yield* Effect.flatMap(IdGenerator, (ids) => ids.generateId())
+        return { chat, predictionOptions, prefix }
+      })
+
+    const generateText = (providerOptions: LanguageModel.ProviderOptions) =>
+      Effect.gen(function*() {
+        const { chat, predictionOptions, prefix } = yield* prepare("generateText", providerOptions)
+        const timestamp = new Date()
+        const { handle, result, toolCalls } = yield* cache.use((handle) =>
+          handle.respondStream(chat, predictionOptions).pipe(
+            Stream.runFold(
+              { result: undefined as PredictionResult | undefined, toolCalls: [] as Array<ToolCall> },
+              (acc, event) => {
+                if (event._tag === "ToolCallEnd") {
+                  acc.toolCalls.push({ id: event.request.id ?? `${prefix}-call-${event.callId}`, request: event.request })
+                } else if (event._tag === "Result") acc.result = event.result
+                return acc
+              }
+            ),
+            Effect.map((acc) => ({ handle, ...acc }))
+          )
+        ).pipe(Effect.mapError(toAiError(MODULE, "generateText")))
+        if (result === undefined) {
+          return yield* Effect.dieMessage("LMStudioLanguageModel: a prediction stream ended without its result")
+        }
+        return resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+      })
+
+    const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const { chat, predictionOptions, prefix } = yield* prepare("streamText", providerOptions)
+        const toParts = makeStreamMapper(prefix)
+        let metadataSent = false
+        const parts = cache.useStream((handle) =>
+          handle.respondStream(chat, predictionOptions).pipe(
+            Stream.mapConcat((event): ReadonlyArray<Response.StreamPartEncoded> => {
+              const mapped = toParts(event)
+              if (metadataSent) return mapped
+              metadataSent = true
+              return [metadataPart(handle.modelKey, prefix, new Date()), ...mapped]
+            })
+          )
+        )
+        return Stream.mapError(parts, toAiError(MODULE, "streamText"))
+      }))
+
+    return yield* LanguageModel.make({ generateText, streamText })
+  })
+
+/**
+ * The `LanguageModel` service as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (
+  source: ModelSource,
+  options?: Options
+): Layer.Layer<LanguageModel.LanguageModel, never, LMStudioClient> =>
+  Layer.effect(LanguageModel.LanguageModel, make(source, options))
+
+/**
+ * The model as an `@effect/ai` `Model` (provider `"lmstudio"`): provide it to a program that uses
+ * `LanguageModel`, together with `LMStudioClient.layer()`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const model = (
+  source: ModelSource,
+  options?: Options
+): Model.Model<"lmstudio", LanguageModel.LanguageModel, LMStudioClient> => Model.make("lmstudio", layer(source, options))
+
+/**
+ * Runs an effect with extra prediction settings for its requests (over the provider's `config`).
+ *
+ * @since 0.2.0
+ * @category configuration
+ */
+export const withConfigOverride: {
+  (config: PredictionConfig): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>, config: PredictionConfig): Effect.Effect<A, E, R>
+} = dual(2, <A, E, R>(self: Effect.Effect<A, E, R>, config: PredictionConfig): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.serviceOption(Config), (current) =>
+    Effect.provideService(self, Config, Option.isSome(current) ? { ...current.value, ...config } : config)))

@@ -1,0 +1,81 @@
+/**
+ * An `@effect/ai` `Tokenizer` backed by an LM Studio LLM: a prompt is formatted with the model's
+ * prompt template (the exact text the model reads) and tokenized by the model's own tokenizer.
+ *
+ * @since 0.2.0
+ */
+import * as Model from "@effect/ai/Model"
+import * as Tokenizer from "@effect/ai/Tokenizer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { LMStudioClient } from "../LMStudioClient.js"
+import type { LlmHandle } from "../Llm.js"
+import type { LlmLoadConfig } from "../LoadConfig.js"
+import type { ModelOptions } from "../ModelNamespace.js"
+import { toAiError } from "./internal/errors.js"
+import { makeHandleCache } from "./internal/handleCache.js"
+import { promptToChat } from "./internal/prompt.js"
+
+const MODULE = "LMStudioTokenizer"
+
+/**
+ * Options of the tokenizer.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Options {
+  /** Load options, used when the model is not loaded yet (a key only). */
+  readonly load?: ModelOptions<LlmLoadConfig> | undefined
+}
+
+/**
+ * The `Tokenizer` service for an LLM (a model key, got or loaded on first use, or a handle).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (
+  source: string | LlmHandle,
+  options: Options = {}
+): Effect.Effect<Tokenizer.Service, never, LMStudioClient> =>
+  Effect.gen(function*() {
+    const client = yield* LMStudioClient
+    const cache = yield* makeHandleCache<LlmHandle>(
+      typeof source === "string"
+        ? { _tag: "Resolve", resolve: client.llm.model(source, options.load) }
+        : { _tag: "Handle", handle: source }
+    )
+    return Tokenizer.make({
+      tokenize: (prompt) =>
+        Effect.flatMap(promptToChat(prompt, client.files, MODULE, "tokenize"), (chat) =>
+          cache.use((handle) =>
+            Effect.flatMap(handle.applyPromptTemplate(chat), (text) => handle.tokenize(text))
+          ).pipe(
+            Effect.map((tokens) => [...tokens]),
+            Effect.mapError(toAiError(MODULE, "tokenize"))
+          ))
+    })
+  })
+
+/**
+ * The `Tokenizer` service as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer = (
+  source: string | LlmHandle,
+  options?: Options
+): Layer.Layer<Tokenizer.Tokenizer, never, LMStudioClient> => Layer.effect(Tokenizer.Tokenizer, make(source, options))
+
+/**
+ * The tokenizer as an `@effect/ai` `Model` (provider `"lmstudio"`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const model = (
+  source: string | LlmHandle,
+  options?: Options
+): Model.Model<"lmstudio", Tokenizer.Tokenizer, LMStudioClient> => Model.make("lmstudio", layer(source, options))

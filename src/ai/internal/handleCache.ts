@@ -1,0 +1,72 @@
+/**
+ * The instance a provider talks to: a handle given by the user (used as is: when its instance is
+ * gone, requests fail), or a model key resolved with get-or-load on first use and kept; when
+ * that instance turns out to be gone (unloaded, TTL expired), the key is resolved again — which
+ * loads the model again — and the request retried once, as long as nothing was produced yet.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as SynchronizedRef from "effect/SynchronizedRef"
+import type { LMStudioError } from "../../LMStudioError.js"
+
+export interface HandleCache<H> {
+  /** Runs `use` with the handle (see the module's doc for what happens when it is gone). */
+  readonly use: <A, E, R>(
+    use: (handle: H) => Effect.Effect<A, E | LMStudioError, R>
+  ) => Effect.Effect<A, E | LMStudioError, R>
+  /** Like `use`, for a stream: retried only if it failed before its first element. */
+  readonly useStream: <A, E, R>(
+    use: (handle: H) => Stream.Stream<A, E | LMStudioError, R>
+  ) => Stream.Stream<A, E | LMStudioError, R>
+}
+
+const isGone = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ModelNotFoundError"
+
+export const makeHandleCache = <H>(
+  source:
+    | { readonly _tag: "Handle"; readonly handle: H }
+    | { readonly _tag: "Resolve"; readonly resolve: Effect.Effect<H, LMStudioError> }
+): Effect.Effect<HandleCache<H>> =>
+  Effect.gen(function*() {
+    if (source._tag === "Handle") {
+      return {
+        use: (use) => use(source.handle),
+        useStream: (use) => use(source.handle)
+      } satisfies HandleCache<H>
+    }
+    const ref = yield* SynchronizedRef.make(Option.none<H>())
+    const get = SynchronizedRef.modifyEffect(ref, (current) =>
+      Option.match(current, {
+        onSome: (handle) => Effect.succeed([handle, current] as const),
+        onNone: () => Effect.map(source.resolve, (handle) => [handle, Option.some(handle)] as const)
+      }))
+    /** Forgets `handle` (not a newer one another request resolved meanwhile). */
+    const forget = (handle: H) =>
+      SynchronizedRef.update(ref, (current) => Option.isSome(current) && current.value === handle ? Option.none() : current)
+
+    const use = <A, E, R>(run: (handle: H) => Effect.Effect<A, E | LMStudioError, R>) =>
+      Effect.flatMap(get, (handle) =>
+        Effect.catchIf(run(handle), isGone, (error) =>
+          Effect.zipRight(forget(handle), Effect.flatMap(get, run), { concurrent: false }).pipe(
+            Effect.catchIf(isGone, () => Effect.fail(error))
+          ))) as Effect.Effect<A, E | LMStudioError, R>
+
+    const useStream = <A, E, R>(run: (handle: H) => Stream.Stream<A, E | LMStudioError, R>) =>
+      Stream.unwrap(Effect.map(get, (handle) => {
+        let started = false
+        return run(handle).pipe(
+          Stream.tap(() => Effect.sync(() => (started = true))),
+          Stream.catchAll((error) =>
+            !started && isGone(error)
+              ? Stream.unwrap(Effect.as(forget(handle), Stream.unwrap(Effect.map(get, run))))
+              : Stream.fail(error)
+          )
+        )
+      })) as Stream.Stream<A, E | LMStudioError, R>
+
+    return { use, useStream } satisfies HandleCache<H>
+  })
