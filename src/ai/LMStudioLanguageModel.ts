@@ -34,6 +34,7 @@ import { makeHandleCache } from "./internal/handleCache.js"
 import { makeStreamMapper, metadataPart, resultParts } from "./internal/parts.js"
 import { promptToChat } from "./internal/prompt.js"
 import { requestConfig } from "./internal/request.js"
+import { annotateRequest, annotateResult } from "./internal/telemetry.js"
 
 const MODULE = "LMStudioLanguageModel"
 
@@ -106,6 +107,7 @@ export const make = (
             : { predictionInactivityTimeout: options.predictionInactivityTimeout })
         }
         const prefix = yield* Effect.flatMap(IdGenerator, (ids) => ids.generateId())
+        annotateRequest(providerOptions.span, typeof source === "string" ? source : source.modelKey, predictionOptions.config)
         return { chat, predictionOptions, prefix }
       })
 
@@ -130,7 +132,9 @@ export const make = (
         if (result === undefined) {
           return yield* Effect.dieMessage("LMStudioLanguageModel: a prediction stream ended without its result")
         }
-        return resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+        const { finish, parts } = resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+        annotateResult(providerOptions.span, prefix, handle.modelKey, finish)
+        return parts
       })
 
     const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
@@ -142,6 +146,8 @@ export const make = (
           handle.respondStream(chat, predictionOptions).pipe(
             Stream.mapConcat((event): ReadonlyArray<Response.StreamPartEncoded> => {
               const mapped = toParts(event)
+              const finish = mapped.at(-1)
+              if (finish?.type === "finish") annotateResult(providerOptions.span, prefix, handle.modelKey, finish)
               if (metadataSent) return mapped
               metadataSent = true
               return [metadataPart(handle.modelKey, prefix, new Date()), ...mapped]
