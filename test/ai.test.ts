@@ -368,6 +368,28 @@ describe("LMStudioLanguageModel", () => {
     }))
 })
 
+describe("unloadOnClose", () => {
+  it.scopedLive("a provider made by key unloads what it loaded when its layer's scope closes, and only that", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* setup()
+      const llm = provide(LMStudioLanguageModel.model(LLAMA, { unloadOnClose: true }))
+      const embedder = provide(LMStudioEmbeddingModel.model(NOMIC, { unloadOnClose: true }))
+      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(llm))
+      yield* EmbeddingModel.EmbeddingModel.pipe(Effect.flatMap((model) => model.embed("Hi")), Effect.provide(embedder))
+      assert.deepStrictEqual(yield* sim.loaded, [])
+      // An instance the provider did not load stays loaded.
+      yield* sim.preload(LLAMA)
+      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(llm))
+      assert.deepStrictEqual((yield* sim.loaded).map((info) => info.modelKey), [LLAMA])
+      // Without the option, what the provider loads stays loaded.
+      yield* EmbeddingModel.EmbeddingModel.pipe(
+        Effect.flatMap((model) => model.embed("Hi")),
+        Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC)))
+      )
+      assert.include((yield* sim.loaded).map((info) => info.modelKey), NOMIC)
+    }))
+})
+
 describe("LMStudioEmbeddingModel", () => {
   it.scopedLive("embed and embedMany give our vectors, in input order", () =>
     Effect.gen(function*() {

@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
@@ -58,6 +59,11 @@ export interface Options {
   readonly config?: PredictionConfig | undefined
   /** Load options, used when the model is not loaded yet (a key only: the model is got or loaded on first use). */
   readonly load?: ModelOptions<LlmLoadConfig> | undefined
+  /**
+   * A key only: unload the model when the layer's scope closes, if this provider loaded it
+   * (as `modelScoped` does). Default: it stays loaded.
+   */
+  readonly unloadOnClose?: boolean | undefined
   /** A preset of LM Studio's to apply under `config`. */
   readonly preset?: string | undefined
   /** Cancel a prediction when no progress or token arrives for this long (default: the client's). */
@@ -77,7 +83,8 @@ export type ModelSource = string | LlmHandle
 type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
 
 /**
- * The `LanguageModel` service for a model. Nothing is loaded until the first request.
+ * The `LanguageModel` service for a model. Nothing is loaded until the first request; with
+ * `unloadOnClose`, what it loaded is unloaded when the scope closes.
  *
  * @since 0.2.0
  * @category constructors
@@ -85,14 +92,10 @@ type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
 export const make = (
   source: ModelSource,
   options: Options = {}
-): Effect.Effect<LanguageModel.Service, never, LMStudioClient> =>
+): Effect.Effect<LanguageModel.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache<LlmHandle>(
-      typeof source === "string"
-        ? { _tag: "Resolve", resolve: client.llm.model(source, options.load) }
-        : { _tag: "Handle", handle: source }
-    )
+    const cache = yield* makeHandleCache(source, client.llm, options)
 
     const prepare = (method: string, providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
@@ -170,7 +173,7 @@ export const layer = (
   source: ModelSource,
   options?: Options
 ): Layer.Layer<LanguageModel.LanguageModel, never, LMStudioClient> =>
-  Layer.effect(LanguageModel.LanguageModel, make(source, options))
+  Layer.scoped(LanguageModel.LanguageModel, make(source, options))
 
 /**
  * The model as an `@effect/ai` `Model` (provider `"lmstudio"`): provide it to a program that uses
