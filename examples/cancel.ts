@@ -5,7 +5,7 @@
  *   npx tsx examples/cancel.ts
  */
 import { Console, Effect, Stream } from "effect"
-import { LMStudioClient, Prediction } from "lmstudio-effect"
+import { LMStudioClient, Prediction, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -25,4 +25,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`first three tokens: ${JSON.stringify([...firstTokens])}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -7,7 +7,7 @@
  *   npx tsx examples/image.ts
  */
 import { Console, Effect } from "effect"
-import { Chat, LMStudioClient } from "lmstudio-effect"
+import { Chat, LMStudioClient, runMain } from "lmstudio-effect"
 
 /** A 1×1 PNG. */
 const dot = Uint8Array.from(
@@ -31,4 +31,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`${llm.identifier}: ${refused.message}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

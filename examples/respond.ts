@@ -5,7 +5,7 @@
  *   npx tsx examples/respond.ts
  */
 import { Console, Effect } from "effect"
-import { Chat, LMStudioClient } from "lmstudio-effect"
+import { Chat, LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -27,4 +27,4 @@ const program = Effect.gen(function*() {
   yield* Console.log(`after ${followUp.messages.length} messages: ${second.content}`)
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

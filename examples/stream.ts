@@ -5,7 +5,7 @@
  *   npx tsx examples/stream.ts
  */
 import { Console, Effect, Stream } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const program = Effect.gen(function*() {
   const client = yield* LMStudioClient
@@ -34,4 +34,4 @@ const program = Effect.gen(function*() {
   yield* Console.log("")
 })
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -5,7 +5,7 @@
  *   npx tsx examples/structured.ts
  */
 import { Console, Effect, Schema } from "effect"
-import { LMStudioClient } from "lmstudio-effect"
+import { LMStudioClient, runMain } from "lmstudio-effect"
 
 const Book = Schema.Struct({
   title: Schema.String,
@@ -27,4 +27,4 @@ const program = Effect.gen(function*() {
   Effect.catchTag("StructuredOutputError", (error) => Console.log(`not a book: ${error.content}`))
 )
 
-program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), Effect.runPromise)
+program.pipe(Effect.scoped, Effect.provide(LMStudioClient.layerConfig()), runMain)

@@ -71,20 +71,24 @@ describe("scoped resources", () => {
 
 describe("cancellation leaves nothing loaded", () => {
   const stages = [
-    { name: "before the first packet", after: "0 millis" },
-    { name: "mid-progress", after: "60 millis" }
+    { name: "before the first packet", midway: false },
+    { name: "mid-progress", midway: true }
   ] as const
+
+  /** A progress callback that signals the first fraction, and the point to interrupt at. */
+  const stagePoint = (midway: boolean) =>
+    Effect.map(Deferred.make<void>(), (progressed) => ({
+      onProgress: () => Deferred.succeed(progressed, undefined),
+      reached: midway ? Deferred.await(progressed) : Effect.sleep("0 millis")
+    }))
 
   for (const stage of stages) {
     it.scopedLive(`loadNewInstance interrupted ${stage.name} sends cancel`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        // Mid-progress means after a progress packet arrived, whatever the machine's load.
-        const progressed = yield* Deferred.make<void>()
-        const fiber = yield* Effect.fork(
-          client.llm.loadNewInstance(LLAMA, { onProgress: () => Deferred.succeed(progressed, undefined) })
-        )
-        if (stage.after !== "0 millis") yield* Deferred.await(progressed)
+        const { onProgress, reached } = yield* stagePoint(stage.midway)
+        const fiber = yield* Effect.fork(client.llm.loadNewInstance(LLAMA, { onProgress }))
+        yield* reached
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
         const cancels = (yield* sent(sim, "channelSend")).filter((f) =>
@@ -92,14 +96,15 @@ describe("cancellation leaves nothing loaded", () => {
         )
         const creates = yield* sent(sim, "channelCreate")
         assert.strictEqual(cancels.length, creates.length, "every channel opened was cancelled")
-        if (stage.after !== "0 millis") assert.strictEqual(cancels.length, 1)
+        if (stage.midway) assert.strictEqual(cancels.length, 1)
       }))
 
     it.scopedLive(`model(key) interrupted ${stage.name} leaves nothing loaded`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        const fiber = yield* Effect.fork(client.llm.model(LLAMA))
-        yield* Effect.sleep(stage.after)
+        const { onProgress, reached } = yield* stagePoint(stage.midway)
+        const fiber = yield* Effect.fork(client.llm.model(LLAMA, { onProgress }))
+        yield* reached
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
       }))
@@ -107,8 +112,12 @@ describe("cancellation leaves nothing loaded", () => {
     it.scopedLive(`loadNewInstanceStream stopped ${stage.name} leaves nothing loaded`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        const fiber = yield* Effect.fork(Stream.runDrain(client.llm.loadNewInstanceStream(LLAMA)))
-        yield* Effect.sleep(stage.after)
+        const { onProgress, reached } = yield* stagePoint(stage.midway)
+        const fiber = yield* Effect.fork(Stream.runForEach(
+          client.llm.loadNewInstanceStream(LLAMA),
+          (event) => event._tag === "Progress" ? onProgress() : Effect.void
+        ))
+        yield* reached
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
       }))
@@ -118,8 +127,11 @@ describe("cancellation leaves nothing loaded", () => {
     it.scopedLive(`loadNewInstanceScoped interrupted ${stage.name} leaves nothing loaded`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(client.llm.loadNewInstanceScoped(LLAMA), Effect.never)))
-        yield* Effect.sleep(stage.after)
+        const { onProgress, reached } = yield* stagePoint(stage.midway)
+        const fiber = yield* Effect.fork(
+          Effect.scoped(Effect.zipRight(client.llm.loadNewInstanceScoped(LLAMA, { onProgress }), Effect.never))
+        )
+        yield* reached
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
       }))
@@ -127,8 +139,11 @@ describe("cancellation leaves nothing loaded", () => {
     it.scopedLive(`modelScoped interrupted ${stage.name} leaves nothing loaded`, () =>
       Effect.gen(function*() {
         const { client, sim } = yield* setup({ loadMs: 200, progressSteps: 10 })
-        const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(client.embedding.modelScoped(NOMIC), Effect.never)))
-        yield* Effect.sleep(stage.after)
+        const { onProgress, reached } = yield* stagePoint(stage.midway)
+        const fiber = yield* Effect.fork(
+          Effect.scoped(Effect.zipRight(client.embedding.modelScoped(NOMIC, { onProgress }), Effect.never))
+        )
+        yield* reached
         yield* Fiber.interrupt(fiber)
         yield* settle(sim, [])
       }))

@@ -19,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { apiOverrideStack, type KVConfigField } from "../internal/protocol/kvConfig.js"
+import { apiOverrideStack } from "../internal/protocol/kvConfig.js"
 import type { LMStudioError } from "../LMStudioError.js"
 import * as LMStudioClientModule from "../LMStudioClient.js"
 import type { ModelInfo, ModelInstanceInfo } from "../ModelInfo.js"
@@ -106,6 +106,17 @@ export interface SimulatorOptions {
 }
 
 /**
+ * One config field as LM Studio sends it: a full KV key and its wire value.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConfigField {
+  readonly key: string
+  readonly value?: unknown
+}
+
+/**
  * A prediction preset: its fields sit under the request's own (the request wins). A request
  * names it by identifier, or case-insensitively by identifier or name, or by the last segment of
  * its identifier.
@@ -118,7 +129,7 @@ export interface Preset {
   readonly identifier: string
   readonly name: string
   /** Prediction config fields, e.g. `{ key: "llm.prediction.maxPredictedTokens", value: { checked: true, value: 5 } }`. */
-  readonly fields: ReadonlyArray<KVConfigField>
+  readonly fields: ReadonlyArray<ConfigField>
 }
 
 /**
@@ -135,7 +146,7 @@ export interface PreloadOptions {
   /** Load it as a JIT instance, subject to auto-evict (default false). */
   readonly jit?: boolean | undefined
   /** Extra load-config fields, e.g. `{ key: "llm.load.contextLength", value: 8192 }`. */
-  readonly config?: ReadonlyArray<KVConfigField> | undefined
+  readonly config?: ReadonlyArray<ConfigField> | undefined
 }
 
 /**

@@ -35,6 +35,10 @@ export declare namespace LMStudioSimulator {
   export type SimulatorOptions = Simulator.SimulatorOptions
   /** Options of `preload`. */
   export type PreloadOptions = Simulator.PreloadOptions
+  /** A prediction preset (`presets` option). */
+  export type Preset = Simulator.Preset
+  /** One config field as LM Studio sends it. */
+  export type ConfigField = Simulator.ConfigField
   /** A scripted load failure. */
   export type LoadFailure = Simulator.LoadFailure
   /** Fault injection. */
