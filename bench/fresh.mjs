@@ -2,23 +2,31 @@
 // imported): cold import time of one client package, then resident memory after a fixed mix of
 // operations against the bench server.
 //
-//   node --expose-gc bench/fresh.mjs <client> <entry> <baseUrl> <ops>
+//   node --expose-gc bench/fresh.mjs <client> <entry> <baseUrl> <ops> [marginal]
 //
 // <client>: lmstudio-effect | @lmstudio/sdk | raw ws. <entry>: what to import (a file path for
-// lmstudio-effect's built JS, a package name otherwise). <ops> = 0: import only. Prints one JSON
-// line: { importMs } or { importMs, rssMB, heapUsedMB, rssBeforeOpsMB, opsMs }.
+// lmstudio-effect's built JS, a package name otherwise). <ops> = 0: import only. `marginal`: for
+// lmstudio-effect, `effect` is imported first (untimed), so that the time is what an Effect user
+// pays on top of it; the other clients import as usual. Prints one JSON line: { importMs } or
+// { importMs, rssMB, heapUsedMB, heapBeforeMB, heapGrowthMB, rssBeforeOpsMB, opsMs }.
 //
 // The <ops> operations run in 100 lanes (100 in flight); in every lane, of each 10 operations one
-// is a load-new-instance + unload cycle, one a get-or-load, eight are listLoaded RPCs (loads carry
-// 10 progress packets). After them the heap is collected twice before RSS is read.
+// is a load-new-instance + unload cycle, one a get-or-load, one a 20-token prediction, one a
+// countTokens, six are listLoaded RPCs (loads carry 10 progress packets). A warm-up of a tenth as
+// many operations runs first; the heap is collected twice before it is read, before and after
+// the operations; RSS is read at the end.
 import { pathToFileURL } from "node:url"
 
-const [clientName, entry, baseUrl, opsArg] = process.argv.slice(2)
+const [clientName, entry, baseUrl, opsArg, modeArg] = process.argv.slice(2)
 const OPS = Number(opsArg ?? 10_000)
 const LANES = 100
 const LOAD_KEY = "bench-llm~p10"
+const MODEL_KEY = "bench-llm~p0"
+const PROMPT = "Say something short ~t20"
+const COUNT_TEXT = "How many tokens is this sentence?"
 const specifier = entry.startsWith("/") ? pathToFileURL(entry).href : entry
 
+if (modeArg === "marginal" && clientName === "lmstudio-effect") await import("effect")
 const importStart = performance.now()
 const mod = await import(specifier)
 const importMs = performance.now() - importStart
@@ -27,8 +35,8 @@ if (OPS === 0) {
   process.exit(0)
 }
 
-const perLane = Math.ceil(OPS / LANES)
-const kindOf = (i) => (i % 10 === 0 ? "loadUnload" : i % 10 === 1 ? "getOrLoad" : "list")
+const KINDS = ["loadUnload", "getOrLoad", "predict", "countTokens", "list", "list", "list", "list", "list", "list"]
+const kindOf = (i) => KINDS[i % 10]
 
 /** Runs the operations; resolves when all are done. Returns a closer. */
 const clients = {
@@ -38,8 +46,8 @@ const clients = {
     const Exit = await import("effect/Exit")
     const scope = Effect.runSync(Scope.make())
     const client = await Effect.runPromise(Scope.extend(mod.LMStudioClient.make({ baseUrl }), scope))
-    await Effect.runPromise(client.llm.listLoaded())
-    const lane = (l) =>
+    const model = await Effect.runPromise(client.llm.model(MODEL_KEY))
+    const lane = (l, perLane) =>
       Effect.gen(function*() {
         for (let i = 0; i < perLane; i++) {
           const kind = kindOf(i)
@@ -48,15 +56,22 @@ const clients = {
             yield* handle.unload
           } else if (kind === "getOrLoad") {
             yield* client.llm.model(`bench-llm-${l}~p10`)
+          } else if (kind === "predict") {
+            yield* model.respond(PROMPT)
+          } else if (kind === "countTokens") {
+            yield* model.countTokens(COUNT_TEXT)
           } else {
             yield* client.llm.listLoaded()
           }
         }
       })
     return {
-      run: () =>
+      run: (perLane) =>
         Effect.runPromise(
-          Effect.forEach(Array.from({ length: LANES }, (_, l) => l), lane, { concurrency: "unbounded", discard: true })
+          Effect.forEach(Array.from({ length: LANES }, (_, l) => l), (l) => lane(l, perLane), {
+            concurrency: "unbounded",
+            discard: true
+          })
         ),
       close: () => Effect.runPromise(Scope.close(scope, Exit.void))
     }
@@ -64,8 +79,8 @@ const clients = {
   async "@lmstudio/sdk"() {
     const silent = { info() {}, warn() {}, error() {}, debug() {} }
     const client = new mod.LMStudioClient({ baseUrl, logger: silent })
-    await client.llm.listLoaded()
-    const lane = async (l) => {
+    const llm = await client.llm.model(MODEL_KEY, { verbose: false })
+    const lane = async (l, perLane) => {
       for (let i = 0; i < perLane; i++) {
         const kind = kindOf(i)
         if (kind === "loadUnload") {
@@ -73,13 +88,17 @@ const clients = {
           await model.unload()
         } else if (kind === "getOrLoad") {
           await client.llm.model(`bench-llm-${l}~p10`, { verbose: false })
+        } else if (kind === "predict") {
+          await llm.respond(PROMPT)
+        } else if (kind === "countTokens") {
+          await llm.countTokens(COUNT_TEXT)
         } else {
           await client.llm.listLoaded()
         }
       }
     }
     return {
-      run: () => Promise.all(Array.from({ length: LANES }, (_, l) => lane(l))),
+      run: (perLane) => Promise.all(Array.from({ length: LANES }, (_, l) => lane(l, perLane))),
       close: () => client[Symbol.asyncDispose]()
     }
   },
@@ -106,7 +125,7 @@ const clients = {
           if (type === "success" || type === "loadSuccess" || type === "alreadyLoaded") {
             const resume = pending.get(frame.channelId)
             pending.delete(frame.channelId)
-            resume?.(frame.message.info.identifier)
+            resume?.(frame.message.info ?? frame.message.modelInfo)
           }
         }
       })
@@ -123,21 +142,31 @@ const clients = {
         pending.set(channelId, resolve)
         ws.send(JSON.stringify({ type: "channelCreate", endpoint, channelId, creationParameter }))
       })
-    const lane = async (l) => {
+    const { instanceReference } = await load("getOrLoad", { identifier: MODEL_KEY, loadConfigStack: { layers: [] } })
+    const specifier = { type: "instanceReference", instanceReference }
+    const lane = async (l, perLane) => {
       for (let i = 0; i < perLane; i++) {
         const kind = kindOf(i)
         if (kind === "loadUnload") {
-          const identifier = await load("loadModel", { modelKey: LOAD_KEY, loadConfigStack: { layers: [] } })
+          const { identifier } = await load("loadModel", { modelKey: LOAD_KEY, loadConfigStack: { layers: [] } })
           await call("unloadModel", { identifier })
         } else if (kind === "getOrLoad") {
           await load("getOrLoad", { identifier: `bench-llm-${l}~p10`, loadConfigStack: { layers: [] } })
+        } else if (kind === "predict") {
+          await load("predict", {
+            modelSpecifier: specifier,
+            history: { messages: [{ role: "user", content: [{ type: "text", text: PROMPT }] }] },
+            predictionConfigStack: { layers: [{ layerName: "apiOverride", config: { fields: [] } }] }
+          })
+        } else if (kind === "countTokens") {
+          await call("countTokens", { specifier, inputString: COUNT_TEXT })
         } else {
           await call("listLoaded")
         }
       }
     }
     return {
-      run: () => Promise.all(Array.from({ length: LANES }, (_, l) => lane(l))),
+      run: (perLane) => Promise.all(Array.from({ length: LANES }, (_, l) => lane(l, perLane))),
       close: () => ws.close()
     }
   }
@@ -146,16 +175,31 @@ const clients = {
 const make = clients[clientName]
 if (make === undefined) throw new Error(`unknown client ${clientName}`)
 const client = await make()
-globalThis.gc?.()
-const rssBeforeOpsMB = process.memoryUsage().rss / 2 ** 20
+const perLane = Math.ceil(OPS / LANES)
+await client.run(Math.max(10, Math.ceil(perLane / 10))) // warm-up: JIT, lazily built caches
+const collect = () => {
+  globalThis.gc?.()
+  globalThis.gc?.()
+  return process.memoryUsage()
+}
+const before = collect()
+const rssBeforeOpsMB = before.rss / 2 ** 20
 const opsStart = performance.now()
-await client.run()
+await client.run(perLane)
 const opsMs = performance.now() - opsStart
-globalThis.gc?.()
-globalThis.gc?.()
-const memory = process.memoryUsage()
+const memory = collect()
 process.stdout.write(
-  `${JSON.stringify({ importMs, rssMB: memory.rss / 2 ** 20, heapUsedMB: memory.heapUsed / 2 ** 20, rssBeforeOpsMB, opsMs })}\n`
+  `${
+    JSON.stringify({
+      importMs,
+      rssMB: memory.rss / 2 ** 20,
+      heapUsedMB: memory.heapUsed / 2 ** 20,
+      heapBeforeMB: before.heapUsed / 2 ** 20,
+      heapGrowthMB: (memory.heapUsed - before.heapUsed) / 2 ** 20,
+      rssBeforeOpsMB,
+      opsMs
+    })
+  }\n`
 )
 await client.close()
 process.exit(0)

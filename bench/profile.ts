@@ -1,33 +1,33 @@
 /**
  * Profiles one workload of one client:
  *
- *   npx tsx bench/profile.ts <workload 1-6> [seconds=5] [client=lmstudio-effect] [top=40]
+ *   npx tsx bench/profile.ts <workload: 1-6, 8, 8c, 9, 9c, 10-14> [seconds=5] [client=lmstudio-effect] [top=40]
  *
  * Transpiles src/ and bench/ to plain JS in bench/.build/prof/ (tsx's output puts each module on
  * one line, which makes profiles useless), runs the workload in a child `node --cpu-prof` for the
  * given time after a warm-up, and prints the top self-time functions and files. The profile is in
  * bench/.prof/. The bench server runs in its own process, so it is not in the profile.
  *
- * Workloads: 1 sequential RPC · 2 100 concurrent RPCs · 3 get-or-load (100 progress packets) ·
- * 4 load+unload · 5 1,000 concurrent loads · 6 connect + first call.
+ * Workloads: by the number their title starts with (see bench/workloads.ts), e.g. 8 for the
+ * Effect.all batches, 10 for the streamed 2,000-token prediction.
  */
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { type ClientName, makeClient } from "./clients/index.js"
 import { BENCH_DIR, ROOT_DIR, startServer } from "./serverProcess.js"
-import { WORKLOADS } from "./workloads.js"
+import { workloadByTag } from "./workloads.js"
 
 const args = process.argv.slice(2)
 const child = args[0] === "--child"
 const [workloadArg, secondsArg, clientArg, topArg] = child ? args.slice(1) : args
-const workloadId = Number(workloadArg ?? 1)
+const workloadTag = workloadArg ?? "1"
 const seconds = Number(secondsArg ?? 5)
 const clientName = (clientArg ?? "lmstudio-effect") as ClientName
 
 const runChild = async () => {
-  const workload = WORKLOADS.find((w) => w.id === workloadId)
-  if (workload?.run === undefined) throw new Error(`no in-process workload ${workloadId}`)
+  const workload = workloadByTag(workloadTag)
+  if (workload?.run === undefined) throw new Error(`no in-process workload ${workloadTag}`)
   const server = await startServer()
   try {
     const client = await makeClient(clientName, server.baseUrl)
@@ -51,7 +51,7 @@ const runParent = async () => {
   await transpile([join(ROOT_DIR, "src"), BENCH_DIR], ROOT_DIR, out)
   const profDir = join(BENCH_DIR, ".prof")
   mkdirSync(profDir, { recursive: true })
-  const name = `w${workloadId}-${clientName.replace(/[^a-z0-9]+/gi, "_")}-${Date.now()}.cpuprofile`
+  const name = `w${workloadTag}-${clientName.replace(/[^a-z0-9]+/gi, "_")}-${Date.now()}.cpuprofile`
   const result = spawnSync(
     process.execPath,
     [
@@ -60,7 +60,7 @@ const runParent = async () => {
       `--cpu-prof-name=${name}`,
       join(out, "bench", "profile.js"),
       "--child",
-      String(workloadId),
+      workloadTag,
       String(seconds),
       clientName
     ],

@@ -1,6 +1,7 @@
 /**
- * The workloads of issue 6. Workloads 1–6 run inside a long-lived worker process per client
- * (`run`); workload 7 runs in a fresh `node` process per sample (`bench/fresh.mjs`).
+ * The workloads of issues 6 and 15. In-process workloads (1–6, 8–14) run inside a long-lived
+ * worker process per client (`run`); workload 7 (import time, memory) runs in a fresh `node`
+ * process per sample (`bench/fresh.mjs`).
  *
  * Model keys carry the number of progress packets the bench server sends per load (`~p<N>`).
  */
@@ -28,6 +29,8 @@ export interface Workload {
   readonly throughput: boolean
   /** Runs one sample until `deadline` (`performance.now()` ms); absent for fresh-process workloads. */
   readonly run?: (client: BenchClient, deadline: number) => Promise<Sample>
+  /** Only these clients run it (absent: all). */
+  readonly clients?: ReadonlyArray<string>
 }
 
 export const GET_OR_LOAD_PROGRESS = 100
@@ -36,8 +39,16 @@ export const LOAD_KEY = "bench-llm~p10"
 export const CONCURRENT_RPCS = 100
 export const CONCURRENT_LOADS = 1000
 export const MEMORY_OPS = 10_000
-/** Fragments the bench server streams per prediction (keep in step with bench/server.ts). */
-export const PREDICTION_FRAGMENTS = 200
+export const BATCH_SIZE = 100
+export const FOR_EACH_ITEMS = 5_000
+export const FOR_EACH_CONCURRENCY = 100
+/** Fragments of the streamed reply of workload 10. */
+export const REPLY_TOKENS = 2_000
+/** Fragments of each reply of workloads 11 and 12. */
+export const SHORT_REPLY_TOKENS = 200
+export const CONCURRENT_PREDICTIONS = 50
+export const EMBED_TEXTS = 1_000
+const TEXTS = Array.from({ length: EMBED_TEXTS }, (_, i) => `Short text number ${i} to embed.`)
 
 const timed = async <A>(body: () => Promise<A>): Promise<{ result: A; elapsedMs: number }> => {
   const start = performance.now()
@@ -139,17 +150,143 @@ export const WORKLOADS: ReadonlyArray<Workload> = [
   },
   {
     id: 9,
-    key: "streamedPredictions",
-    title: `9. Streamed predictions, ${PREDICTION_FRAGMENTS} fragments each, every fragment consumed`,
+    key: "effectAllBatches",
+    title: `8. Batches of ${BATCH_SIZE} concurrent RPCs: Effect.all (unbounded) / Promise.all`,
+    unit: "ops/s",
+    better: "higher",
+    throughput: false,
+    run: async (client, deadline) => {
+      const { elapsedMs, result } = await timed(() => client.rpcBatches(deadline, BATCH_SIZE))
+      return perSecond(result, elapsedMs)
+    }
+  },
+  {
+    id: 10,
+    key: "effectAllCeiling",
+    title: `8c. Ceiling: the same batches over Effect.async resolved by a bare socket (no client work)`,
+    unit: "ops/s",
+    better: "higher",
+    throughput: false,
+    clients: ["lmstudio-effect"],
+    run: async (client, deadline) => {
+      if (client.rpcBatchesCeiling === undefined) throw new Error(`${client.name} has no ceiling workload`)
+      const { elapsedMs, result } = await timed(() => client.rpcBatchesCeiling!(deadline, BATCH_SIZE))
+      return perSecond(result, elapsedMs)
+    }
+  },
+  {
+    id: 11,
+    key: "forEachBounded",
+    title: `9. Effect.forEach over ${FOR_EACH_ITEMS.toLocaleString("en-US")} items, concurrency ${FOR_EACH_CONCURRENCY} (listLoaded)`,
+    unit: "ops/s",
+    better: "higher",
+    throughput: false,
+    run: async (client, deadline) => {
+      let ops = 0
+      const { elapsedMs } = await timed(async () => {
+        do {
+          await client.boundedForEach(FOR_EACH_ITEMS, FOR_EACH_CONCURRENCY)
+          ops += FOR_EACH_ITEMS
+        } while (performance.now() < deadline)
+      })
+      return perSecond(ops, elapsedMs)
+    }
+  },
+  {
+    id: 19,
+    key: "forEachCeiling",
+    title: `9c. Ceiling: the same forEach over Effect.async resolved by a bare socket (no client work)`,
+    unit: "ops/s",
+    better: "higher",
+    throughput: false,
+    clients: ["lmstudio-effect"],
+    run: async (client, deadline) => {
+      if (client.boundedForEachCeiling === undefined) throw new Error(`${client.name} has no ceiling workload`)
+      let ops = 0
+      const { elapsedMs } = await timed(async () => {
+        do {
+          await client.boundedForEachCeiling!(FOR_EACH_ITEMS, FOR_EACH_CONCURRENCY)
+          ops += FOR_EACH_ITEMS
+        } while (performance.now() < deadline)
+      })
+      return perSecond(ops, elapsedMs)
+    }
+  },
+  {
+    id: 12,
+    key: "predictionFragments",
+    title: `10. Streamed prediction, ${REPLY_TOKENS.toLocaleString("en-US")}-token reply at zero pacing`,
     unit: "fragments/s",
     better: "higher",
-    throughput: true,
+    throughput: false,
     run: async (client, deadline) => {
-      const { elapsedMs, result } = await timed(() => client.predictions(deadline))
-      if (result.fragments !== result.ops * PREDICTION_FRAGMENTS) {
-        throw new Error(`${client.name}: ${result.fragments} fragments for ${result.ops} predictions`)
+      const { elapsedMs, result } = await timed(() => client.streamPredictions(deadline, REPLY_TOKENS))
+      if (result.fragments !== result.predictions * REPLY_TOKENS) {
+        throw new Error(`${client.name}: ${result.fragments} fragments for ${result.predictions} predictions of ${REPLY_TOKENS}`)
       }
       return perSecond(result.fragments, elapsedMs)
+    }
+  },
+  {
+    id: 13,
+    key: "firstFragment",
+    title: `11. Time to first fragment (${SHORT_REPLY_TOKENS}-token replies, one after another)`,
+    unit: "ms",
+    better: "lower",
+    throughput: false,
+    run: async (client, deadline) => {
+      const start = performance.now()
+      const latencies = await client.firstFragment(deadline, SHORT_REPLY_TOKENS)
+      return { value: median(latencies), ops: latencies.length, elapsedMs: performance.now() - start }
+    }
+  },
+  {
+    id: 14,
+    key: "concurrentPredictions",
+    title: `12. ${CONCURRENT_PREDICTIONS} concurrent predictions on one client (${SHORT_REPLY_TOKENS} tokens each)`,
+    unit: "ms",
+    better: "lower",
+    throughput: false,
+    run: async (client, deadline) => {
+      const batches: Array<number> = []
+      const start = performance.now()
+      do {
+        const { elapsedMs, result } = await timed(() => client.concurrentPredictions(CONCURRENT_PREDICTIONS, SHORT_REPLY_TOKENS))
+        if (result !== CONCURRENT_PREDICTIONS * SHORT_REPLY_TOKENS) throw new Error(`${client.name}: ${result} fragments`)
+        batches.push(elapsedMs)
+      } while (performance.now() < deadline)
+      return { value: median(batches), ops: batches.length, elapsedMs: performance.now() - start }
+    }
+  },
+  {
+    id: 15,
+    key: "embed",
+    title: `13. embed(${EMBED_TEXTS.toLocaleString("en-US")} short texts), default options (768-dimension vectors)`,
+    unit: "embeddings/s",
+    better: "higher",
+    throughput: false,
+    run: async (client, deadline) => {
+      let ops = 0
+      const { elapsedMs } = await timed(async () => {
+        do {
+          const vectors = await client.embed(TEXTS)
+          if (vectors !== EMBED_TEXTS) throw new Error(`${client.name}: ${vectors} vectors for ${EMBED_TEXTS} texts`)
+          ops += vectors
+        } while (performance.now() < deadline)
+      })
+      return perSecond(ops, elapsedMs)
+    }
+  },
+  {
+    id: 16,
+    key: "countTokens",
+    title: "14. Sequential countTokens",
+    unit: "ops/s",
+    better: "higher",
+    throughput: false,
+    run: async (client, deadline) => {
+      const { elapsedMs, result } = await timed(() => client.countTokens(deadline))
+      return perSecond(result, elapsedMs)
     }
   },
   {
@@ -167,7 +304,30 @@ export const WORKLOADS: ReadonlyArray<Workload> = [
     unit: "MB",
     better: "lower",
     throughput: false
+  },
+  {
+    id: 17,
+    key: "heapGrowth",
+    title: `7c. Heap growth over ${MEMORY_OPS.toLocaleString("en-US")} mixed operations (after GC, after − before)`,
+    unit: "MB",
+    better: "lower",
+    throughput: false
+  },
+  {
+    id: 18,
+    key: "marginalImport",
+    title: "7d. Import in a process that already imported effect (official, ws: plain import)",
+    unit: "ms",
+    better: "lower",
+    throughput: false
   }
 ]
 
 export { median }
+
+/** The number a workload's title starts with (`1`, `8c`, `7a`): how `--only` and profile.ts name it. */
+export const tagOf = (workload: Workload): string => workload.title.split(" ")[0]!.replace(/\.$/, "")
+
+/** A workload by its tag (or, for scripts, its numeric id). */
+export const workloadByTag = (tag: string): Workload | undefined =>
+  WORKLOADS.find((w) => tagOf(w) === tag) ?? WORKLOADS.find((w) => String(w.id) === tag)

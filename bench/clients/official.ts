@@ -1,6 +1,16 @@
 /** `@lmstudio/sdk` 1.5.0: `await` loops, default options except a silent logger and `verbose: false`. */
 import { LMStudioClient as OfficialClient } from "@lmstudio/sdk"
-import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
+import {
+  type BenchClient,
+  boundedPool,
+  countInBatches,
+  countInLanes,
+  countUntil,
+  EMBEDDING_MODEL_KEY,
+  now,
+  PREDICTION_MODEL_KEY,
+  predictionPrompt
+} from "./shared.js"
 
 const silentLogger = { info() {}, warn() {}, error() {}, debug() {} }
 
@@ -9,6 +19,17 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
   await client.llm.listLoaded() // connect outside the measurement, like the other clients' warm-up
 
   const listLoaded = () => client.llm.listLoaded()
+  const llm = await client.llm.model(PREDICTION_MODEL_KEY, { verbose: false })
+  const embedder = await client.embedding.model(EMBEDDING_MODEL_KEY, { verbose: false })
+
+  /** One streamed prediction: `for await` over `respond`; fragments received. */
+  const stream = async (tokens: number, onFirst?: () => void): Promise<number> => {
+    let fragments = 0
+    for await (const _fragment of llm.respond(predictionPrompt(tokens))) {
+      if (fragments++ === 0) onFirst?.()
+    }
+    return fragments
+  }
 
   return {
     name: "@lmstudio/sdk",
@@ -30,14 +51,6 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => client.llm.load(key, { verbose: false })))
     },
-    predictions: async (deadline) => {
-      const model = await client.llm.model()
-      let fragments = 0
-      const ops = await countUntil(deadline, async () => {
-        for await (const _fragment of model.respond("Tell me a story.")) fragments++
-      })
-      return { ops, fragments }
-    },
     connectFirstCall: async (deadline) => {
       const latencies: Array<number> = []
       while (now() < deadline) {
@@ -49,6 +62,31 @@ export const makeOfficialClient = async (baseUrl: string): Promise<BenchClient> 
       }
       return latencies
     },
+    rpcBatches: (deadline, size) => countInBatches(deadline, size, listLoaded),
+    boundedForEach: (items, concurrency) => boundedPool(items, concurrency, listLoaded),
+    streamPredictions: async (deadline, tokens) => {
+      let predictions = 0
+      let fragments = 0
+      while (now() < deadline) {
+        fragments += await stream(tokens)
+        predictions++
+      }
+      return { predictions, fragments }
+    },
+    firstFragment: async (deadline, tokens) => {
+      const latencies: Array<number> = []
+      while (now() < deadline) {
+        const start = now()
+        await stream(tokens, () => latencies.push(now() - start))
+      }
+      return latencies
+    },
+    concurrentPredictions: async (count, tokens) => {
+      const counts = await Promise.all(Array.from({ length: count }, () => stream(tokens)))
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    embed: async (texts) => (await embedder.embed([...texts])).length,
+    countTokens: (deadline) => countUntil(deadline, () => llm.countTokens("How many tokens is this sentence?")),
     close: () => client[Symbol.asyncDispose]()
   }
 }

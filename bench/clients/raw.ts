@@ -1,6 +1,16 @@
 /** Raw `ws` with hand-written JSON frames: the floor (what the socket and JSON alone cost). */
 import { WebSocket } from "ws"
-import { type BenchClient, countInLanes, countUntil, now } from "./shared.js"
+import {
+  type BenchClient,
+  boundedPool,
+  countInBatches,
+  countInLanes,
+  countUntil,
+  EMBEDDING_MODEL_KEY,
+  now,
+  PREDICTION_MODEL_KEY,
+  predictionPrompt
+} from "./shared.js"
 
 interface RawFrame {
   readonly success?: boolean
@@ -8,22 +18,26 @@ interface RawFrame {
   readonly callId?: number
   readonly channelId?: number
   readonly result?: unknown
-  readonly message?: { readonly type?: string; readonly progress?: number; readonly info?: { readonly identifier?: string } }
+  readonly message?: {
+    readonly type?: string
+    readonly progress?: number
+    readonly info?: { readonly identifier?: string; readonly instanceReference?: string }
+  }
 }
 
 type ChannelHandler = (frame: RawFrame) => void
 
 /** One authenticated `/llm` socket: RPCs and channels by id, nothing validated. */
-class RawConnection {
+export class RawConnection {
   nextId = 0
   readonly calls = new Map<number, (result: unknown) => void>()
   readonly channels = new Map<number, ChannelHandler>()
 
   private constructor(readonly ws: WebSocket) {}
 
-  static open(baseUrl: string): Promise<RawConnection> {
+  static open(baseUrl: string, namespace = "llm"): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`${baseUrl}/llm`, { perMessageDeflate: false })
+      const ws = new WebSocket(`${baseUrl}/${namespace}`, { perMessageDeflate: false })
       const connection = new RawConnection(ws)
       let authenticated = false
       ws.on("open", () => {
@@ -48,19 +62,68 @@ class RawConnection {
   }
 
   call(endpoint: string, parameter?: unknown): Promise<unknown> {
+    return new Promise((resolve) => this.callback(endpoint, resolve, parameter))
+  }
+
+  /** When set, frames sent in the same tick leave in one write (as lmstudio-effect's port does). */
+  corkPerTick = false
+  private corked = false
+
+  /** One RPC; `onResult` runs in the socket's message event. */
+  callback(endpoint: string, onResult: (result: unknown) => void, parameter?: unknown): void {
+    const callId = this.nextId++
+    this.calls.set(callId, onResult)
+    if (this.corkPerTick && !this.corked) {
+      const socket = (this.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket
+      socket.cork()
+      this.corked = true
+      process.nextTick(() => {
+        this.corked = false
+        socket.uncork()
+      })
+    }
+    this.ws.send(
+      parameter === undefined
+        ? `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId}}`
+        : `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId},"parameter":${JSON.stringify(parameter)}}`
+    )
+  }
+
+  /** One `predict` channel; resolves with the number of fragments once `success` arrives. */
+  predict(instanceReference: string, text: string, onFirst?: () => void): Promise<number> {
     return new Promise((resolve) => {
-      const callId = this.nextId++
-      this.calls.set(callId, resolve)
-      this.ws.send(
-        parameter === undefined
-          ? `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId}}`
-          : `{"type":"rpcCall","endpoint":"${endpoint}","callId":${callId},"parameter":${JSON.stringify(parameter)}}`
-      )
+      const channelId = this.nextId++
+      let fragments = 0
+      this.channels.set(channelId, (frame) => {
+        if (frame.type === "channelClose") {
+          this.channels.delete(channelId)
+          return
+        }
+        const type = frame.message?.type
+        if (type === "fragment") {
+          if (fragments++ === 0) onFirst?.()
+        } else if (type === "success") resolve(fragments)
+      })
+      const parameter = {
+        modelSpecifier: { type: "instanceReference", instanceReference },
+        history: { messages: [{ role: "user", content: [{ type: "text", text }] }] },
+        predictionConfigStack: { layers: [{ layerName: "apiOverride", config: { fields: [] } }] }
+      }
+      this.ws.send(`{"type":"channelCreate","endpoint":"predict","channelId":${channelId},"creationParameter":${JSON.stringify(parameter)}}`)
     })
   }
 
   /** Opens a load channel; resolves with the loaded identifier on the terminal packet. */
   load(endpoint: "getOrLoad" | "loadModel", key: string, onProgress?: (progress: number) => void): Promise<string> {
+    return this.loadInfo(endpoint, key, onProgress).then((info) => info.identifier ?? "")
+  }
+
+  /** Opens a load channel; resolves with the loaded instance's info on the terminal packet. */
+  loadInfo(
+    endpoint: "getOrLoad" | "loadModel",
+    key: string,
+    onProgress?: (progress: number) => void
+  ): Promise<{ readonly identifier?: string; readonly instanceReference?: string }> {
     return new Promise((resolve) => {
       const channelId = this.nextId++
       this.channels.set(channelId, (frame) => {
@@ -77,35 +140,13 @@ class RawConnection {
           case "success":
           case "loadSuccess":
           case "alreadyLoaded":
-            return resolve(message.info?.identifier ?? "")
+            return resolve(message.info ?? {})
         }
       })
       const parameter = endpoint === "getOrLoad"
         ? `{"identifier":${JSON.stringify(key)},"loadConfigStack":{"layers":[]}}`
         : `{"modelKey":${JSON.stringify(key)},"loadConfigStack":{"layers":[]}}`
       this.ws.send(`{"type":"channelCreate","endpoint":"${endpoint}","channelId":${channelId},"creationParameter":${parameter}}`)
-    })
-  }
-
-  /** Opens a predict channel; calls `onFragment` per fragment, resolves on `success`. */
-  predict(instanceReference: string, onFragment: (content: string) => void): Promise<void> {
-    return new Promise((resolve) => {
-      const channelId = this.nextId++
-      this.channels.set(channelId, (frame) => {
-        if (frame.type === "channelClose") {
-          this.channels.delete(channelId)
-          return
-        }
-        const message = frame.message as { type?: string; fragment?: { content?: string } } | undefined
-        if (message?.type === "fragment") onFragment(message.fragment?.content ?? "")
-        else if (message?.type === "success") resolve()
-      })
-      this.ws.send(
-        `{"type":"channelCreate","endpoint":"predict","channelId":${channelId},"creationParameter":{"modelSpecifier":` +
-          `{"type":"instanceReference","instanceReference":${JSON.stringify(instanceReference)}},"history":{"messages":` +
-          `[{"role":"user","content":[{"type":"text","text":"Tell me a story."}]}]},"predictionConfigStack":` +
-          `{"layers":[{"layerName":"apiOverride","config":{"fields":[]}}]}}}`
-      )
     })
   }
 
@@ -122,6 +163,11 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
   const connection = await RawConnection.open(baseUrl)
 
   const listLoaded = () => connection.call("listLoaded")
+  const embedding = await RawConnection.open(baseUrl, "embedding")
+  const llmReference = (await connection.loadInfo("getOrLoad", PREDICTION_MODEL_KEY)).instanceReference ?? ""
+  const embedReference = (await embedding.loadInfo("getOrLoad", EMBEDDING_MODEL_KEY)).instanceReference ?? ""
+  const llmSpecifier = { type: "instanceReference", instanceReference: llmReference }
+  const embedSpecifier = { type: "instanceReference", instanceReference: embedReference }
 
   return {
     name: "raw ws",
@@ -143,17 +189,6 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
     concurrentLoads: async (count, key) => {
       await Promise.all(Array.from({ length: count }, () => connection.load("loadModel", key)))
     },
-    predictions: async (deadline) => {
-      const info = (await connection.call("getModelInfo", { specifier: { type: "query", query: {} }, throwIfNotFound: true })) as {
-        instanceReference: string
-      }
-      let fragments = 0
-      const onFragment = () => {
-        fragments++
-      }
-      const ops = await countUntil(deadline, () => connection.predict(info.instanceReference, onFragment))
-      return { ops, fragments }
-    },
     connectFirstCall: async (deadline) => {
       const latencies: Array<number> = []
       while (now() < deadline) {
@@ -165,7 +200,40 @@ export const makeRawClient = async (baseUrl: string): Promise<BenchClient> => {
       }
       return latencies
     },
-    close: () => connection.close()
+    rpcBatches: (deadline, size) => countInBatches(deadline, size, listLoaded),
+    boundedForEach: (items, concurrency) => boundedPool(items, concurrency, listLoaded),
+    streamPredictions: async (deadline, tokens) => {
+      let predictions = 0
+      let fragments = 0
+      while (now() < deadline) {
+        fragments += await connection.predict(llmReference, predictionPrompt(tokens))
+        predictions++
+      }
+      return { predictions, fragments }
+    },
+    firstFragment: async (deadline, tokens) => {
+      const latencies: Array<number> = []
+      while (now() < deadline) {
+        const start = now()
+        await connection.predict(llmReference, predictionPrompt(tokens), () => latencies.push(now() - start))
+      }
+      return latencies
+    },
+    concurrentPredictions: async (count, tokens) => {
+      const counts = await Promise.all(
+        Array.from({ length: count }, () => connection.predict(llmReference, predictionPrompt(tokens)))
+      )
+      return counts.reduce((a, b) => a + b, 0)
+    },
+    embed: async (texts) =>
+      (await Promise.all(texts.map((inputString) => embedding.call("embedString", { modelSpecifier: embedSpecifier, inputString }))))
+        .length,
+    countTokens: (deadline) =>
+      countUntil(deadline, () => connection.call("countTokens", { specifier: llmSpecifier, inputString: "How many tokens is this sentence?" })),
+    close: async () => {
+      await embedding.close()
+      await connection.close()
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import * as Schema from "effect/Schema"
 import type { InvalidArgumentError } from "../../LMStudioError.js"
 import type * as Api from "../../ModelNamespace.js"
 import type { HandleContext, OperationDefaults } from "../handleContext.js"
+import * as FastDecode from "../protocol/fastDecode.js"
 import type { KVConfig, KVConfigField } from "../protocol/kvConfig.js"
 import { loadPacket, type LoadPacket } from "../protocol/loadPackets.js"
 
@@ -33,13 +34,13 @@ export interface Decoders<Info, InstanceInfo> {
 
 /** Compiles a domain's decoders (done once per domain, at module load). */
 export const compileDecoders = <Info, InstanceInfo>(
-  info: Schema.Schema<Info, any>,
-  instanceInfo: Schema.Schema<InstanceInfo, any>
+  info: Schema.Schema<Info, any, never>,
+  instanceInfo: Schema.Schema<InstanceInfo, any, never>
 ): Decoders<Info, InstanceInfo> => ({
-  packet: Schema.decodeUnknownEither(loadPacket(info, instanceInfo)),
-  instance: Schema.decodeUnknown(instanceInfo),
-  instances: Schema.decodeUnknown(Schema.Array(instanceInfo)),
-  infos: Schema.decodeUnknown(Schema.Array(info))
+  packet: FastDecode.decodeUnknownEither(loadPacket(info, instanceInfo)),
+  instance: FastDecode.decodeUnknown(instanceInfo),
+  instances: FastDecode.decodeUnknown(Schema.Array(instanceInfo)),
+  infos: FastDecode.decodeUnknown(Schema.Array(info))
 })
 
 /** Everything that differs between the LLM and embedding domains. */

@@ -92,16 +92,36 @@ export const makeHandles = <Info, InstanceInfo extends InstanceInfoBase, Config,
 
   /**
    * Handles are cheap to make (a list of 100 instances makes 100): their effects are built on
-   * access, from the prototype.
+   * access, from the prototype, and the domain's operations (respond, embed, …) the first time
+   * one of them is read (most handles, e.g. those of `listLoaded`, never use them).
    */
+  let operationNames: ReadonlyArray<string> | undefined
   class HandleImpl implements Api.ModelHandle<InstanceInfo, Config> {
     readonly _tag = domain.handleTag
     readonly identifier: string
     readonly modelKey: string
+    /** The domain's operations for this instance, once one was read. */
+    private ops: Record<string, unknown> | undefined = undefined
     constructor(readonly info: InstanceInfo) {
       this.identifier = info.identifier
       this.modelKey = info.modelKey
-      Object.assign(this, domain.operations(contextOf(info)))
+      if (operationNames === undefined) {
+        // The first handle learns the operations' names and puts a getter for each on the prototype.
+        this.ops = domain.operations(contextOf(info)) as Record<string, unknown>
+        operationNames = Object.keys(this.ops)
+        for (const name of operationNames) {
+          Object.defineProperty(HandleImpl.prototype, name, {
+            get(this: HandleImpl) {
+              return this.operations()[name]
+            },
+            enumerable: true,
+            configurable: true
+          })
+        }
+      }
+    }
+    private operations(): Record<string, unknown> {
+      return this.ops ??= domain.operations(contextOf(this.info)) as Record<string, unknown>
     }
     get unload() {
       return unloadInstance(this.info.instanceReference, this.identifier).pipe(span("unload", this.info))
