@@ -2,6 +2,9 @@
  * Every way an lmstudio-effect operation can fail, as tagged errors whose messages tell a person
  * what happened and what to do next. None of them ever carries an API token or passkey.
  *
+ * (Past 400 lines on purpose: the classes are short and belong together, so that the
+ * `LMStudioError` union and its messages can be read and kept consistent in one place.)
+ *
  * @since 0.1.0
  */
 import type * as ParseResult from "effect/ParseResult"

@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { LMStudioEmbeddingModel, LMStudioLanguageModel, LMStudioTokenizer } from "lmstudio-effect/ai"
 import { LMStudioClient } from "lmstudio-effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
@@ -129,6 +130,32 @@ describe("LMStudioLanguageModel", () => {
       assert.strictEqual(response.reasoningText, reasoning)
       assert.notInclude(response.text, "<think>")
       assert.isAbove(response.text.length, 0)
+    }))
+
+  it.scopedLive("the request's span carries GenAI attributes: system, model, settings, finish, usage", () =>
+    Effect.gen(function*() {
+      const { provide } = yield* setup()
+      const spans: Array<Tracer.Span> = []
+      const base = yield* Effect.tracer
+      const recording = Tracer.make({
+        span: (...args) => {
+          const span = base.span(...args)
+          spans.push(span)
+          return span
+        },
+        context: base.context
+      })
+      const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(
+        Effect.provide(provide(LMStudioLanguageModel.model(LLAMA, { config: { temperature: 0.5 } }))),
+        Effect.withTracer(recording)
+      )
+      const span = spans.find((s) => s.name === "LanguageModel.generateText")
+      assert.isDefined(span)
+      assert.strictEqual(span!.attributes.get("gen_ai.system"), "lmstudio")
+      assert.strictEqual(span!.attributes.get("gen_ai.request.model"), LLAMA)
+      assert.strictEqual(span!.attributes.get("gen_ai.request.temperature"), 0.5)
+      assert.deepStrictEqual(span!.attributes.get("gen_ai.response.finish_reasons"), ["stop"])
+      assert.strictEqual(span!.attributes.get("gen_ai.usage.output_tokens"), response.usage.outputTokens)
     }))
 
   it.scopedLive("maxTokens from the provider config finishes with length", () =>
@@ -341,6 +368,28 @@ describe("LMStudioLanguageModel", () => {
     }))
 })
 
+describe("unloadOnClose", () => {
+  it.scopedLive("a provider made by key unloads what it loaded when its layer's scope closes, and only that", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* setup()
+      const llm = provide(LMStudioLanguageModel.model(LLAMA, { unloadOnClose: true }))
+      const embedder = provide(LMStudioEmbeddingModel.model(NOMIC, { unloadOnClose: true }))
+      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(llm))
+      yield* EmbeddingModel.EmbeddingModel.pipe(Effect.flatMap((model) => model.embed("Hi")), Effect.provide(embedder))
+      assert.deepStrictEqual(yield* sim.loaded, [])
+      // An instance the provider did not load stays loaded.
+      yield* sim.preload(LLAMA)
+      yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(llm))
+      assert.deepStrictEqual((yield* sim.loaded).map((info) => info.modelKey), [LLAMA])
+      // Without the option, what the provider loads stays loaded.
+      yield* EmbeddingModel.EmbeddingModel.pipe(
+        Effect.flatMap((model) => model.embed("Hi")),
+        Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC)))
+      )
+      assert.include((yield* sim.loaded).map((info) => info.modelKey), NOMIC)
+    }))
+})
+
 describe("LMStudioEmbeddingModel", () => {
   it.scopedLive("embed and embedMany give our vectors, in input order", () =>
     Effect.gen(function*() {
@@ -380,7 +429,7 @@ describe("lmstudio-effect/ai stays optional", () => {
     Effect.sync(() => {
       const root = fileURLToPath(new URL("../src", import.meta.url))
       const offenders = readdirSync(root, { recursive: true, encoding: "utf8" })
-        .filter((file) => file.endsWith(".ts") && !file.startsWith("ai"))
+        .filter((file) => file.endsWith(".ts") && !file.startsWith("ai/"))
         .filter((file) => /from "(@effect\/ai[/"]|\.{1,2}\/(\.\.\/)*ai\/)/.test(readFileSync(`${root}/${file}`, "utf8")))
       assert.deepStrictEqual(offenders, [])
     }))

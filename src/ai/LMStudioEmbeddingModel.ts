@@ -15,6 +15,7 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Model from "@effect/ai/Model"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { EmbeddingHandle } from "../Embedding.js"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { EmbeddingLoadConfig } from "../LoadConfig.js"
@@ -33,6 +34,8 @@ export interface Options {
   readonly concurrency?: number | undefined
   /** Load options, used when the model is not loaded yet (a key only). */
   readonly load?: ModelOptions<EmbeddingLoadConfig> | undefined
+  /** A key only: unload the model when the layer's scope closes, if this provider loaded it. */
+  readonly unloadOnClose?: boolean | undefined
 }
 
 /**
@@ -53,14 +56,10 @@ export type ModelSource = string | EmbeddingHandle
 export const make = (
   source: ModelSource,
   options: Options = {}
-): Effect.Effect<EmbeddingModel.Service, never, LMStudioClient> =>
+): Effect.Effect<EmbeddingModel.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache<EmbeddingHandle>(
-      typeof source === "string"
-        ? { _tag: "Resolve", resolve: client.embedding.model(source, options.load) }
-        : { _tag: "Handle", handle: source }
-    )
+    const cache = yield* makeHandleCache(source, client.embedding, options)
     const embedOptions = options.concurrency === undefined ? {} : { concurrency: options.concurrency }
     return yield* EmbeddingModel.make({
       embedMany: (texts) =>
@@ -81,7 +80,7 @@ export const layer = (
   source: ModelSource,
   options?: Options
 ): Layer.Layer<EmbeddingModel.EmbeddingModel, never, LMStudioClient> =>
-  Layer.effect(EmbeddingModel.EmbeddingModel, make(source, options))
+  Layer.scoped(EmbeddingModel.EmbeddingModel, make(source, options))
 
 /**
  * The model as an `@effect/ai` `Model` (provider `"lmstudio"`).

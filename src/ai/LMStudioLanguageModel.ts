@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
@@ -34,6 +35,7 @@ import { makeHandleCache } from "./internal/handleCache.js"
 import { makeStreamMapper, metadataPart, resultParts } from "./internal/parts.js"
 import { promptToChat } from "./internal/prompt.js"
 import { requestConfig } from "./internal/request.js"
+import { annotateRequest, annotateResult } from "./internal/telemetry.js"
 
 const MODULE = "LMStudioLanguageModel"
 
@@ -57,6 +59,11 @@ export interface Options {
   readonly config?: PredictionConfig | undefined
   /** Load options, used when the model is not loaded yet (a key only: the model is got or loaded on first use). */
   readonly load?: ModelOptions<LlmLoadConfig> | undefined
+  /**
+   * A key only: unload the model when the layer's scope closes, if this provider loaded it
+   * (as `modelScoped` does). Default: it stays loaded.
+   */
+  readonly unloadOnClose?: boolean | undefined
   /** A preset of LM Studio's to apply under `config`. */
   readonly preset?: string | undefined
   /** Cancel a prediction when no progress or token arrives for this long (default: the client's). */
@@ -76,7 +83,8 @@ export type ModelSource = string | LlmHandle
 type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
 
 /**
- * The `LanguageModel` service for a model. Nothing is loaded until the first request.
+ * The `LanguageModel` service for a model. Nothing is loaded until the first request; with
+ * `unloadOnClose`, what it loaded is unloaded when the scope closes.
  *
  * @since 0.2.0
  * @category constructors
@@ -84,14 +92,10 @@ type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
 export const make = (
   source: ModelSource,
   options: Options = {}
-): Effect.Effect<LanguageModel.Service, never, LMStudioClient> =>
+): Effect.Effect<LanguageModel.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache<LlmHandle>(
-      typeof source === "string"
-        ? { _tag: "Resolve", resolve: client.llm.model(source, options.load) }
-        : { _tag: "Handle", handle: source }
-    )
+    const cache = yield* makeHandleCache(source, client.llm, options)
 
     const prepare = (method: string, providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
@@ -106,6 +110,7 @@ export const make = (
             : { predictionInactivityTimeout: options.predictionInactivityTimeout })
         }
         const prefix = yield* Effect.flatMap(IdGenerator, (ids) => ids.generateId())
+        annotateRequest(providerOptions.span, typeof source === "string" ? source : source.modelKey, predictionOptions.config)
         return { chat, predictionOptions, prefix }
       })
 
@@ -130,7 +135,9 @@ export const make = (
         if (result === undefined) {
           return yield* Effect.dieMessage("LMStudioLanguageModel: a prediction stream ended without its result")
         }
-        return resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+        const { finish, parts } = resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+        annotateResult(providerOptions.span, prefix, handle.modelKey, finish)
+        return parts
       })
 
     const streamText = (providerOptions: LanguageModel.ProviderOptions) =>
@@ -142,6 +149,8 @@ export const make = (
           handle.respondStream(chat, predictionOptions).pipe(
             Stream.mapConcat((event): ReadonlyArray<Response.StreamPartEncoded> => {
               const mapped = toParts(event)
+              const finish = mapped.at(-1)
+              if (finish?.type === "finish") annotateResult(providerOptions.span, prefix, handle.modelKey, finish)
               if (metadataSent) return mapped
               metadataSent = true
               return [metadataPart(handle.modelKey, prefix, new Date()), ...mapped]
@@ -164,7 +173,7 @@ export const layer = (
   source: ModelSource,
   options?: Options
 ): Layer.Layer<LanguageModel.LanguageModel, never, LMStudioClient> =>
-  Layer.effect(LanguageModel.LanguageModel, make(source, options))
+  Layer.scoped(LanguageModel.LanguageModel, make(source, options))
 
 /**
  * The model as an `@effect/ai` `Model` (provider `"lmstudio"`): provide it to a program that uses

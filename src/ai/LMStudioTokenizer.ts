@@ -8,6 +8,7 @@ import * as Model from "@effect/ai/Model"
 import * as Tokenizer from "@effect/ai/Tokenizer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
 import type { LlmLoadConfig } from "../LoadConfig.js"
@@ -27,6 +28,8 @@ const MODULE = "LMStudioTokenizer"
 export interface Options {
   /** Load options, used when the model is not loaded yet (a key only). */
   readonly load?: ModelOptions<LlmLoadConfig> | undefined
+  /** A key only: unload the model when the layer's scope closes, if this tokenizer loaded it. */
+  readonly unloadOnClose?: boolean | undefined
 }
 
 /**
@@ -38,14 +41,10 @@ export interface Options {
 export const make = (
   source: string | LlmHandle,
   options: Options = {}
-): Effect.Effect<Tokenizer.Service, never, LMStudioClient> =>
+): Effect.Effect<Tokenizer.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache<LlmHandle>(
-      typeof source === "string"
-        ? { _tag: "Resolve", resolve: client.llm.model(source, options.load) }
-        : { _tag: "Handle", handle: source }
-    )
+    const cache = yield* makeHandleCache(source, client.llm, options)
     return Tokenizer.make({
       tokenize: (prompt) =>
         Effect.flatMap(promptToChat(prompt, client.files, MODULE, "tokenize"), (chat) =>
@@ -67,7 +66,7 @@ export const make = (
 export const layer = (
   source: string | LlmHandle,
   options?: Options
-): Layer.Layer<Tokenizer.Tokenizer, never, LMStudioClient> => Layer.effect(Tokenizer.Tokenizer, make(source, options))
+): Layer.Layer<Tokenizer.Tokenizer, never, LMStudioClient> => Layer.scoped(Tokenizer.Tokenizer, make(source, options))
 
 /**
  * The tokenizer as an `@effect/ai` `Model` (provider `"lmstudio"`).

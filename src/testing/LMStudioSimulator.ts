@@ -9,6 +9,9 @@
  * Time comes from Effect's `Clock`: load pacing, token pacing and idle-TTL expiry are
  * `Effect.sleep`s, so tests running on `TestClock` drive them with `TestClock.adjust`.
  *
+ * (Past 400 lines on purpose: this is the public surface — options, service and fault types with
+ * their doc comments; the behaviour lives in `internal/`.)
+ *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"

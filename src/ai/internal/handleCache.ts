@@ -8,9 +8,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SynchronizedRef from "effect/SynchronizedRef"
 import type { LMStudioError } from "../../LMStudioError.js"
+import type { ModelOptions } from "../../ModelNamespace.js"
 
 export interface HandleCache<H> {
   /** Runs `use` with the handle (see the module's doc for what happens when it is gone). */
@@ -26,23 +28,34 @@ export interface HandleCache<H> {
 const isGone = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "ModelNotFoundError"
 
-export const makeHandleCache = <H>(
-  source:
-    | { readonly _tag: "Handle"; readonly handle: H }
-    | { readonly _tag: "Resolve"; readonly resolve: Effect.Effect<H, LMStudioError> }
-): Effect.Effect<HandleCache<H>> =>
+/**
+ * The cache for a handle or a key of `namespace`. With `unloadOnClose`, a key is resolved with
+ * `modelScoped` in the caller's scope, so what the provider loaded is unloaded when it closes.
+ */
+export const makeHandleCache = <H, Config>(
+  source: string | H,
+  namespace: {
+    readonly model: (key: string, options?: ModelOptions<Config>) => Effect.Effect<H, LMStudioError>
+    readonly modelScoped: (key: string, options?: ModelOptions<Config>) => Effect.Effect<H, LMStudioError, Scope.Scope>
+  },
+  options: { readonly load?: ModelOptions<Config> | undefined; readonly unloadOnClose?: boolean | undefined }
+): Effect.Effect<HandleCache<H>, never, Scope.Scope> =>
   Effect.gen(function*() {
-    if (source._tag === "Handle") {
+    if (typeof source !== "string") {
       return {
-        use: (use) => use(source.handle),
-        useStream: (use) => use(source.handle)
+        use: (use) => use(source),
+        useStream: (use) => use(source)
       } satisfies HandleCache<H>
     }
+    const scope = yield* Effect.scope
+    const resolve = options.unloadOnClose === true
+      ? Scope.extend(namespace.modelScoped(source, options.load), scope)
+      : namespace.model(source, options.load)
     const ref = yield* SynchronizedRef.make(Option.none<H>())
     const get = SynchronizedRef.modifyEffect(ref, (current) =>
       Option.match(current, {
         onSome: (handle) => Effect.succeed([handle, current] as const),
-        onNone: () => Effect.map(source.resolve, (handle) => [handle, Option.some(handle)] as const)
+        onNone: () => Effect.map(resolve, (handle) => [handle, Option.some(handle)] as const)
       }))
     /** Forgets `handle` (not a newer one another request resolved meanwhile). */
     const forget = (handle: H) =>

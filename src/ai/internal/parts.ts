@@ -136,11 +136,12 @@ export const resultParts = (
   result: PredictionResult<unknown>,
   toolCalls: ReadonlyArray<{ readonly id: string; readonly request: ToolCallRequest }>,
   metadata: Response.ResponseMetadataPartEncoded
-): Array<Response.PartEncoded> => {
+): { readonly parts: Array<Response.PartEncoded>; readonly finish: Response.FinishPartEncoded } => {
   const parts: Array<Response.PartEncoded> = [metadata]
   if (result.reasoningContent !== "") parts.push({ type: "reasoning", text: result.reasoningContent })
   if (result.nonReasoningContent !== "") parts.push({ type: "text", text: result.nonReasoningContent })
   for (const call of toolCalls) parts.push(toolCallPart(call.id, call.request))
-  parts.push(finishPart(result, toolCalls.length > 0))
-  return parts
+  const finish = finishPart(result, toolCalls.length > 0)
+  parts.push(finish)
+  return { parts, finish }
 }
