@@ -293,13 +293,15 @@ const MISSED_REASONS: Record<string, string> = {
     "fiber runtime (≈ 33%) and GC (≈ 22%), not the client's code",
   predictionFragments: "per-chunk Stream overhead when chunks are small",
   embed: "one RPC per text, 16 in flight by default",
-  firstFragment: "opening a prediction stream (a scope, a watchdog fiber, the Stream layers) before its first pull",
+  firstFragment: "not profiled in isolation; before its first pull a prediction stream opens a scope, forks a " +
+    "watchdog fiber with a timer and builds its Stream layers, where the official client resolves a promise",
   concurrentPredictions: "50 predictions interleave, so each wakes per socket read for a few fragments and pays the " +
     "Stream's per-chunk cost and its own setup (scope, watchdog fiber and timer) each time",
   heapGrowth: "a one-time step, not retention per operation: lmstudio-effect's growth was 0.62–0.64 MB after " +
     "10,000 operations and 0.66–0.86 MB after 30,000 (same warm-up), so it does not grow with the operations",
-  loadUnload: "sequential round trips (three per cycle) on a loaded 2-core machine measure scheduling more than CPU; " +
-    "against main without this issue's changes, alternating processes, 686–806 vs 700–777 cycles/s",
+  loadUnload: "unload addresses the instance by reference: a getModelInfo lookup, then unloadModel, so a cycle " +
+    "is three round trips against the official client's two (no change from this issue: against main without it, " +
+    "alternating processes, 686–806 vs 700–777 cycles/s)",
   connectFirstCall: "a few ms of connect and authenticate; against main without this issue's changes, alternating " +
     "processes, 5.1–6.4 vs 4.5–5.7 ms: noise of the loaded machine",
   marginalImport: "about 60 ES modules of its own plus @effect/platform's Socket modules, each resolved, compiled and " +
