@@ -17,7 +17,7 @@ import type { HandleContext } from "../handleContext.js"
 import { refuseImagesWithoutVision } from "../inference/vision.js"
 import type { KVConfigStack } from "../protocol/kvConfig.js"
 import { predictionConfigToKVFields } from "../protocol/predictionConfigKV.js"
-import { annotate, withClientSpan, withClientSpanStream } from "../tracing.js"
+import { annotate, unwrapScopedWithClientSpan, withClientSpan } from "../tracing.js"
 import * as Validate from "../validate.js"
 import { type ChatHistoryData, promptHistory, toHistory } from "./history.js"
 import * as Predict from "./predict.js"
@@ -145,7 +145,6 @@ const decodeFormatted = (result: unknown): Effect.Effect<string, ProtocolError> 
 export const llmOperations = (context: HandleContext<LlmInstanceInfo>) => {
   const attributes = { "lmstudio.identifier": context.info.identifier, "lmstudio.model_key": context.info.modelKey }
   const span = (method: string) => withClientSpan(`LMStudio.llm.${method}`, attributes)
-  const streamSpan = (method: string) => withClientSpanStream(`LMStudio.llm.${method}`, attributes)
 
   const predict = (mode: Mode) => (input: unknown, options?: unknown): Effect.Effect<PredictionResult, LMStudioError> =>
     prepare(context, mode, false, input, options).pipe(
@@ -155,8 +154,12 @@ export const llmOperations = (context: HandleContext<LlmInstanceInfo>) => {
     )
 
   const predictStream = (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
-    Stream.unwrap(Effect.map(prepare(context, mode, true, input, options), ({ request }) =>
-      Predict.events(context, request, annotateStats))).pipe(streamSpan(`${mode}Stream`))
+    unwrapScopedWithClientSpan(
+      `LMStudio.llm.${mode}Stream`,
+      attributes,
+      Effect.flatMap(prepare(context, mode, true, input, options), ({ request }) =>
+        Predict.events(context, request, annotateStats))
+    )
 
   const applyPromptTemplate = (chat: unknown, options?: Api.ApplyPromptTemplateOptions): Effect.Effect<string, LMStudioError> =>
     Effect.gen(function*() {

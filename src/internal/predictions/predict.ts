@@ -20,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { LMStudioError } from "../../LMStudioError.js"
 import type { LlmInstanceInfo } from "../../ModelInfo.js"
@@ -198,46 +199,63 @@ const loop = (running: Running, callbacks: Callbacks | undefined) =>
   })
 
 /**
- * A prediction as a Stream of events ending with `Result`. Stopping the stream before the server
- * finished cancels the prediction. One pull per batch of packets, no per-event combinators.
+ * Opens a prediction in the current scope and gives its events as a Stream ending with `Result`
+ * (the caller unwraps it once). Closing the scope before the server finished cancels the
+ * prediction. One pull per batch of packets, no per-event combinators.
  */
 export const events = (
   context: HandleContext<LlmInstanceInfo>,
   request: PredictRequest,
   onResult: (result: Prediction.PredictionResult) => Effect.Effect<void>
-): Stream.Stream<Prediction.PredictionEvent, LMStudioError> =>
-  Stream.unwrapScoped(
+): Effect.Effect<Stream.Stream<Prediction.PredictionEvent, LMStudioError>, LMStudioError, Scope.Scope> =>
     Effect.acquireRelease(open(context, request, true), finish).pipe(
       Effect.tap(watch),
       Effect.map(({ channel, reader }) => {
         const toError = inTermsOfHandle(context)
         /** Set once the stream has nothing more to emit: the end, or the error it ends with. */
         let next: Option.Option<LMStudioError> | undefined = undefined
+        /**
+         * Packets taken but not read yet. Until the first fragment is out, a pull stops right
+         * after it (the rest waits here), so the first token is not held back by a whole burst.
+         */
+        let pending: { readonly packets: ReadonlyArray<unknown>; readonly done: boolean } | undefined = undefined
+        let firstFragmentOut = false
+        const readBatch = (
+          packets: ReadonlyArray<unknown>,
+          done: boolean
+        ): Effect.Effect<Chunk.Chunk<Prediction.PredictionEvent>, Option.Option<LMStudioError>> => {
+          const out: Array<Prediction.PredictionEvent> = []
+          for (let i = 0; i < packets.length; i++) {
+            const read = reader.read(packets[i])
+            if (!Array.isArray(read)) return Effect.fail(Option.some(read as Exclude<typeof read, ReadonlyArray<unknown>>))
+            for (const event of read) out.push(event)
+            if (reader.result !== undefined) {
+              next = Option.none()
+              return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
+            }
+            if (!firstFragmentOut && out.some((event) => event._tag === "Fragment")) {
+              firstFragmentOut = true
+              if (i + 1 < packets.length || done) pending = { packets: packets.slice(i + 1), done }
+              return Effect.succeed(Chunk.unsafeFromArray(out))
+            }
+          }
+          if (done) next = Option.some(reader.endedEarly())
+          return Effect.succeed(Chunk.unsafeFromArray(out))
+        }
         const pull: Effect.Effect<Chunk.Chunk<Prediction.PredictionEvent>, Option.Option<LMStudioError>> = Effect.suspend(
           () => {
             if (next !== undefined) return Effect.fail(next)
+            if (pending !== undefined) {
+              const { done, packets } = pending
+              pending = undefined
+              return readBatch(packets, done)
+            }
             return Effect.matchEffect(channel.packets.takeAll, {
               onFailure: (error) => Effect.fail(Option.some(toError(error))),
-              onSuccess: ([chunk, done]) => {
-                const out: Array<Prediction.PredictionEvent> = []
-                for (const raw of chunk) {
-                  const read = reader.read(raw)
-                  if (!Array.isArray(read)) {
-                    return Effect.fail(Option.some(read as Exclude<typeof read, ReadonlyArray<unknown>>))
-                  }
-                  for (const event of read) out.push(event)
-                  if (reader.result !== undefined) {
-                    next = Option.none()
-                    return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
-                  }
-                }
-                if (done) next = Option.some(reader.endedEarly())
-                return Effect.succeed(Chunk.unsafeFromArray(out))
-              }
+              onSuccess: ([chunk, done]) => readBatch(Chunk.toReadonlyArray(chunk), done)
             })
           }
         )
         return Stream.repeatEffectChunkOption(pull)
       })
     )
-  )
