@@ -8,10 +8,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
-import * as Tracer from "effect/Tracer"
 import { LMStudioClient, Lms } from "../src/index.js"
 import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA } from "./support/harness.js"
+import { recordingTracer } from "./support/recordingTracer.js"
 import { listen } from "./support/scriptedServer.js"
 
 const TOKEN = "sk-lm-AbCd1234:0123456789abcdefGHIJ"
@@ -156,33 +156,8 @@ describe("layerConfig", () => {
 describe("secrets never leak into logs or spans", () => {
   it.scopedLive("a full session with a token: no span attribute or log line contains it", () =>
     Effect.gen(function*() {
-      const spans: Array<string> = []
+      const { spans: recorded, tracer } = recordingTracer()
       const logs: Array<string> = []
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          const span = Tracer.externalSpan({ spanId: String(spans.length), traceId: "t" }) as unknown as Tracer.Span
-          const attributes = new Map<string, unknown>()
-          spans.push(name)
-          return {
-            ...span,
-            _tag: "Span",
-            name,
-            parent,
-            context,
-            links,
-            kind,
-            status: { _tag: "Started", startTime },
-            attributes,
-            sampled: true,
-            end: () => spans.push(`${name} ${JSON.stringify([...attributes])}`),
-            attribute: (key: string, value: unknown) => attributes.set(key, value),
-            event: (eventName: string, _time: bigint, attrs?: Record<string, unknown>) =>
-              spans.push(`${eventName} ${JSON.stringify(attrs ?? {})}`),
-            addLinks: () => {}
-          } as Tracer.Span
-        },
-        context: (f) => f()
-      })
       const logger = Logger.make(({ message, annotations }) => logs.push(`${JSON.stringify(message)} ${JSON.stringify([...annotations])}`))
 
       const sim = yield* LMStudioSimulator.make({ loadMs: 10, apiToken: TOKEN })
@@ -199,6 +174,12 @@ describe("secrets never leak into logs or spans", () => {
         Effect.withTracer(tracer),
         Effect.provide(Logger.replace(Logger.defaultLogger, logger))
       )
+      // Every name, every ended span's attributes and every event, as text.
+      const spans = recorded.flatMap((span) => [
+        span.name,
+        ...(span.ended ? [`${span.name} ${JSON.stringify([...span.attributes])}`] : []),
+        ...span.events.map((event) => `${event.name} ${JSON.stringify(event.attributes)}`)
+      ])
       assert.isAbove(spans.length, 5, "spans were recorded")
       assert.isTrue(spans.some((s) => s.includes("lmstudio.model_key")), "spans carry the model key")
       for (const line of [...spans, ...logs]) {

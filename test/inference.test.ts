@@ -4,7 +4,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Tracer from "effect/Tracer"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -12,6 +11,7 @@ import { Chat, LMStudioClient, Tokenization } from "../src/index.js"
 import { LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, NOMIC, sent, setup } from "./support/harness.js"
 import * as NodeFileSystem from "./support/nodeFileSystem.js"
+import { recordingTracer } from "./support/recordingTracer.js"
 import { acceptAll, listen, type Peer } from "./support/scriptedServer.js"
 
 type Frame = { readonly type?: string; readonly endpoint?: string; readonly callId?: number; readonly parameter?: any }
@@ -409,30 +409,7 @@ describe("guide: images in a chat", () => {
 describe("every operation is a client span", () => {
   it.scopedLive("LMStudio.<domain>.<operation>, with the instance's identifier and model key", () =>
     Effect.gen(function*() {
-      const spans: Array<{ name: string; attributes: Map<string, unknown> }> = []
-      const tracer = Tracer.make({
-        span: (name, parent, context, links, startTime, kind) => {
-          const attributes = new Map<string, unknown>()
-          spans.push({ name, attributes })
-          return {
-            ...(Tracer.externalSpan({ spanId: String(spans.length), traceId: "t" }) as unknown as Tracer.Span),
-            _tag: "Span",
-            name,
-            parent,
-            context,
-            links,
-            kind,
-            status: { _tag: "Started", startTime },
-            attributes,
-            sampled: true,
-            end: () => {},
-            attribute: (key: string, value: unknown) => attributes.set(key, value),
-            event: () => {},
-            addLinks: () => {}
-          } as Tracer.Span
-        },
-        context: (f) => f()
-      })
+      const { spans, tracer } = recordingTracer()
       const { client } = yield* setup()
       const embedding = yield* client.embedding.loadNewInstance(NOMIC)
       const llm = yield* client.llm.loadNewInstance(LLAMA)

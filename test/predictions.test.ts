@@ -15,10 +15,10 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Tracer from "effect/Tracer"
 import { Chat, LMStudioClient, Prediction } from "../src/index.js"
 import { FileHandle } from "../src/FileHandle.js"
 import * as PredictServer from "./support/predictServer.js"
+import { recordingTracer } from "./support/recordingTracer.js"
 
 const answer = (fragments: ReadonlyArray<string | Record<string, unknown>>, extra?: Partial<PredictServer.Behaviour>) =>
   ({ _tag: "Answer", fragments, ...extra }) as PredictServer.Behaviour
@@ -502,39 +502,15 @@ describe("bad input is rejected before any frame", () => {
 })
 
 describe("spans", () => {
-  /** A tracer that records each ended span's name and attributes. */
-  const recordingTracer = (ended: Array<{ name: string; attributes: Map<string, unknown> }>) =>
-    Tracer.make({
-      span: (name, parent, context, links, startTime, kind) => {
-        const attributes = new Map<string, unknown>()
-        return {
-          ...(Tracer.externalSpan({ spanId: name, traceId: "t" }) as unknown as Tracer.Span),
-          _tag: "Span",
-          name,
-          parent,
-          context,
-          links,
-          kind,
-          status: { _tag: "Started", startTime },
-          attributes,
-          sampled: true,
-          end: () => ended.push({ name, attributes }),
-          attribute: (key: string, value: unknown) => attributes.set(key, value),
-          event: () => {},
-          addLinks: () => {}
-        } as Tracer.Span
-      },
-      context: (f) => f()
-    })
-
   it.scopedLive("LMStudio.llm.respond / respondStream carry the model and token counts, never the prompt", () =>
     Effect.gen(function*() {
       const { model } = yield* setup(answer(HELLO))
-      const ended: Array<{ name: string; attributes: Map<string, unknown> }> = []
+      const { spans, tracer } = recordingTracer()
       yield* Effect.gen(function*() {
         yield* model.respond("a secret prompt")
         yield* Stream.runDrain(model.completeStream("another secret prompt"))
-      }).pipe(Effect.withTracer(recordingTracer(ended)))
+      }).pipe(Effect.withTracer(tracer))
+      const ended = spans.filter((span) => span.ended)
       const respond = ended.find((s) => s.name === "LMStudio.llm.respond")
       const stream = ended.find((s) => s.name === "LMStudio.llm.completeStream")
       assert.isDefined(respond)
