@@ -6,69 +6,16 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import * as TestServices from "effect/TestServices"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
-import { WebSocket } from "ws"
+import { type Frame, open, type RawClient, realSleep } from "./support/rawSocket.js"
 
-// Frames are asserted field by field; `any` keeps the test readable.
-type Frame = any
 
 const LLAMA = "llama-3.2-1b-instruct"
 const QWEN = "qwen2.5-7b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
 const EMPTY_STACK = { layers: [{ layerName: "apiOverride", config: { fields: [] } }] }
-
-/** A real-time pause, whatever clock the test runs on. */
-const realSleep = (ms: number) => TestServices.provideLive(Effect.sleep(ms))
-
-interface RawClient {
-  readonly ws: WebSocket
-  readonly send: (frame: unknown) => Effect.Effect<void>
-  readonly sendText: (text: string) => Effect.Effect<void>
-  /** The next frame received (parsed JSON, or the raw text). */
-  readonly next: Effect.Effect<Frame>
-  /** Frames received and not yet taken. */
-  readonly backlog: Effect.Effect<number>
-  /** Completes with the close code. */
-  readonly closed: Deferred.Deferred<number>
-}
-
-const open = (url: string) =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const inbox = yield* Queue.unbounded<Frame>()
-      const closed = yield* Deferred.make<number>()
-      const ws = yield* Effect.async<WebSocket, Error>((resume) => {
-        const ws = new WebSocket(url)
-        ws.on("message", (data) => {
-          const text = data.toString()
-          let frame: Frame
-          try {
-            frame = JSON.parse(text)
-          } catch {
-            frame = text
-          }
-          Queue.unsafeOffer(inbox, frame)
-        })
-        ws.on("close", (code) => Deferred.unsafeDone(closed, Exit.succeed(code)))
-        ws.once("open", () => resume(Effect.succeed(ws)))
-        ws.once("error", (error) => resume(Effect.fail(error)))
-      })
-      const client: RawClient = {
-        ws,
-        send: (frame) => Effect.sync(() => ws.send(JSON.stringify(frame))),
-        sendText: (text) => Effect.sync(() => ws.send(text)),
-        next: Queue.take(inbox),
-        backlog: Queue.size(inbox),
-        closed
-      }
-      return client
-    }),
-    (client) => Effect.sync(() => client.ws.terminate())
-  )
 
 const authPacket = (clientIdentifier = "guest:test", clientPasskey = "passkey") => ({
   authVersion: 1,

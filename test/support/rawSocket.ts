@@ -20,6 +20,8 @@ export interface RawClient {
   readonly send: (frame: unknown) => Effect.Effect<void>
   /** Sends several frames in one synchronous burst (they reach the server together). */
   readonly sendAll: (frames: ReadonlyArray<unknown>) => Effect.Effect<void>
+  /** Sends a text frame as is (e.g. one that is not JSON). */
+  readonly sendText: (text: string) => Effect.Effect<void>
   /** The next frame received (parsed JSON, or the raw text). */
   readonly next: Effect.Effect<Frame>
   /** Frames received and not yet taken. */
@@ -28,7 +30,8 @@ export interface RawClient {
   readonly closed: Deferred.Deferred<number>
 }
 
-const open = (url: string) =>
+/** Opens a raw socket to `url` (no authentication); terminated when the scope closes. */
+export const open = (url: string) =>
   Effect.acquireRelease(
     Effect.gen(function*() {
       const inbox = yield* Queue.unbounded<Frame>()
@@ -53,6 +56,7 @@ const open = (url: string) =>
         ws,
         send: (frame) => Effect.sync(() => ws.send(JSON.stringify(frame))),
         sendAll: (frames) => Effect.sync(() => frames.forEach((frame) => ws.send(JSON.stringify(frame)))),
+        sendText: (text) => Effect.sync(() => ws.send(text)),
         next: Queue.take(inbox),
         backlog: Queue.size(inbox),
         closed
