@@ -22,8 +22,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { LMStudioEmbeddingModel, LMStudioLanguageModel, LMStudioTokenizer } from "lmstudio-effect/ai"
-import { LMStudioClient } from "lmstudio-effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
+import { aiSimulator, received } from "./support/aiSimulator.js"
 import { type RecordedSpan, recordingTracer } from "./support/recordingTracer.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
@@ -31,14 +31,7 @@ const R1 = "deepseek-r1-distill-qwen-1.5b"
 const VISION = "qwen2-vl-2b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
 
-const setup = (options: LMStudioSimulator.SimulatorOptions = {}) =>
-  Effect.gen(function*() {
-    const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0, ...options })
-    const client = yield* LMStudioClient.make({ baseUrl: sim.url })
-    const provide = <A>(layer: Layer.Layer<A, never, LMStudioClient>) =>
-      Layer.provide(layer, Layer.succeed(LMStudioClient, client))
-    return { sim, client, provide }
-  })
+const setup = aiSimulator
 
 const waitIdle = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
   Effect.gen(function*() {
@@ -408,8 +401,7 @@ describe("LMStudioEmbeddingModel", () => {
 })
 
 const embedRpcs = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
-  Effect.map(sim.traffic, (traffic) =>
-    traffic.filter((e) => e.direction === "in" && (e.frame as { endpoint?: unknown }).endpoint === "embedString").length)
+  Effect.map(received(sim, "embedString"), (frames) => frames.length)
 
 /** The sizes of the batches our handle was asked to embed (one `LMStudio.embedding.embed` span each). */
 const batchSizes = (spans: ReadonlyArray<RecordedSpan>) =>
