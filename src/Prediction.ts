@@ -104,13 +104,34 @@ export const PromptProcessingDetails = Schema.Struct({
 export type PromptProcessingDetails = typeof PromptProcessingDetails.Type
 
 /**
+ * A tool call request, complete: the tool's `name`, the model's own call `id` when it gives one,
+ * and the `arguments` object. Results carry them (`PredictionResult.toolCalls`) and assistant
+ * chat messages send them back (`Chat.assistant(content, { toolCalls })`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ToolCallRequest = Schema.Struct({
+  type: Schema.Literal("function"),
+  name: Schema.String.pipe(Schema.minLength(1, { message: () => "a tool call needs a non-empty name" })),
+  id: Schema.optional(Schema.String),
+  arguments: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+}).annotations({ identifier: "ToolCallRequest" })
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type ToolCallRequest = typeof ToolCallRequest.Type
+
+/**
  * The finished answer of `respond` / `complete`.
  *
  * `content` is everything the model generated; with reasoning parsing (on by default), the
  * reasoning section's text is also on `reasoningContent` and the rest on `nonReasoningContent`
  * (the tags themselves are in neither). For a structured prediction, `parsed` is the decoded
  * answer: typed by the Schema given as `structured`, or plain JSON for a JSON Schema object;
- * otherwise it is `undefined`.
+ * otherwise it is `undefined`. `toolCalls` lists the tool calls the model made (offer tools
+ * with the `rawTools` config).
  *
  * @since 0.2.0
  * @category models
@@ -128,7 +149,12 @@ export class PredictionResult<out A = unknown> extends Schema.Class<PredictionRe
   loadConfig: ReportedConfig,
   /** The prediction config LM Studio used (all layers merged), as it reports it. */
   predictionConfig: ReportedConfig,
-  parsed: Schema.optional(Schema.Unknown)
+  parsed: Schema.optional(Schema.Unknown),
+  /**
+   * The tool calls the model made, in order (one per `ToolCallEnd` event); empty when it made
+   * none. `Chat.appendResult` keeps them in the history, ready for the tools' results.
+   */
+  toolCalls: Schema.optionalWith(Schema.Array(ToolCallRequest), { default: () => [] })
 }) {
   declare readonly parsed: A
 }
@@ -208,19 +234,6 @@ export interface ToolCallArguments {
   readonly _tag: "ToolCallArguments"
   readonly callId: number
   readonly content: string
-}
-
-/**
- * A tool call request, complete.
- *
- * @since 0.2.0
- * @category models
- */
-export interface ToolCallRequest {
-  readonly type: "function"
-  readonly name: string
-  readonly id?: string | undefined
-  readonly arguments?: Readonly<Record<string, unknown>> | undefined
 }
 
 /**

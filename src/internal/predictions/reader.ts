@@ -34,6 +34,7 @@ const decodeSuccess = Schema.decodeUnknownEither(SuccessPacket)
 const isDetails = Schema.is(Prediction.PromptProcessingDetails)
 
 const NO_EVENTS: ReadonlyArray<never> = []
+const NO_CALLS: ReadonlyArray<Prediction.ToolCallRequest> = Object.freeze([])
 
 const REASONING_TYPES = new Set(["none", "reasoning", "reasoningStartTag", "reasoningEndTag"])
 
@@ -63,6 +64,8 @@ export class PredictionReader {
   private lastProgress = -1
   private callId = -1
   private nameReported = false
+  /** The requests of the `ToolCallEnd` events, in order (allocated on the first call). */
+  private toolCalls: Array<Prediction.ToolCallRequest> | undefined = undefined
   private argumentsStreamed = false
 
   constructor(readonly options: ReaderOptions) {}
@@ -166,10 +169,18 @@ export class PredictionReader {
     })
   }
 
-  /** A model without early name / argument reporting gets both synthesised before the end. */
+  /**
+   * Records the request for the result's `toolCalls` (as `{ type, name, id?, arguments? }`, so it
+   * can go back in a chat as is); a model without early name / argument reporting gets both
+   * synthesised before the end. A request that is not a tool call (no name, an id that is not a
+   * string, arguments that are not an object) is dropped, as the official client drops a packet
+   * failing its schema.
+   */
   private toolCallEnd(packet: Packet): ReadonlyArray<Prediction.PredictionEvent> {
-    const request = packet.toolCallRequest as Prediction.ToolCallRequest | undefined
-    if (typeof request !== "object" || request === null || typeof request.name !== "string") return NO_EVENTS
+    const request = toolCallRequest(packet.toolCallRequest)
+    if (request === undefined) return NO_EVENTS
+    this.toolCalls ??= []
+    this.toolCalls.push(request)
     if (!this.options.emitsEvents) return NO_EVENTS
     const callId = this.currentCall()
     const events: Array<Prediction.PredictionEvent> = []
@@ -211,10 +222,26 @@ export class PredictionReader {
       modelInfo: packet.modelInfo,
       loadConfig: packet.loadModelConfig,
       predictionConfig: packet.predictionConfig,
-      parsed
+      parsed,
+      toolCalls: this.toolCalls ?? NO_CALLS
     }, true)
     this.result = result
     return [{ _tag: "Result", result }]
+  }
+}
+
+/** A server's tool call request as ours, or `undefined` when it is not one (cheap checks, no Schema). */
+const toolCallRequest = (u: unknown): Prediction.ToolCallRequest | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  const { arguments: args, id, name } = u as Record<string, unknown>
+  if (typeof name !== "string" || name === "") return undefined
+  if (id !== undefined && typeof id !== "string") return undefined
+  if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) return undefined
+  return {
+    type: "function",
+    name,
+    ...(id === undefined ? undefined : { id }),
+    ...(args === undefined ? undefined : { arguments: args as Record<string, unknown> })
   }
 }
 
