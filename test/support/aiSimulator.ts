@@ -22,6 +22,6 @@ export const received = (sim: LMStudioSimulator.LMStudioSimulator.Service, endpo
   Effect.map(sim.traffic, (traffic) =>
     traffic.flatMap((entry) =>
       entry.direction === "in" && (entry.frame as { endpoint?: unknown }).endpoint === endpoint
-        ? [entry.frame as { readonly parameter?: any }]
+        ? [entry.frame as { readonly parameter?: any; readonly creationParameter?: any }]
         : []
     ))
