@@ -519,4 +519,14 @@ describe("lmstudio-effect/ai stays optional", () => {
         .filter((file) => /from "(@effect\/ai[/"]|\.{1,2}\/(\.\.\/)*ai\/)/.test(readFileSync(`${root}/${file}`, "utf8")))
       assert.deepStrictEqual(offenders, [])
     }))
+
+  it.effect("examples/effect-ai.ts: the program's logic uses @effect/ai and effect only; LM Studio comes in at the edge", () =>
+    Effect.sync(() => {
+      const source = readFileSync(fileURLToPath(new URL("../examples/effect-ai.ts", import.meta.url)), "utf8")
+      const [logic, edge] = source.split("// ── The edge")
+      const code = logic!.split("\n").filter((line) => !/^\s*(import |\/\/|\*|\/\*\*)/.test(line)).join("\n")
+      assert.notMatch(code, /LMStudio|lmstudio/)
+      assert.match(code, /LanguageModel\.generateText/)
+      assert.match(edge ?? "", /LMStudioLanguageModel\.model/)
+    }))
 })
