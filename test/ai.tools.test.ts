@@ -130,7 +130,15 @@ describe("LMStudioLanguageModel tool round trips", () => {
         [[{
           role: "assistant",
           content: [{ type: "tool-result", id: "x", name: "WebSearch", isFailure: false, result: 1, providerExecuted: true }]
-        }], "provider-executed"]
+        }], "provider-executed"],
+        // An image comes first: nothing is uploaded when a later message is refused.
+        [[
+          { role: "user", content: [{ type: "file", mediaType: "image/png", data: new Uint8Array([137, 80, 78, 71]) }] },
+          {
+            role: "tool",
+            content: [{ type: "tool-result", id: "y", name: "Count", isFailure: false, result: 1n, providerExecuted: false }]
+          }
+        ], "is not JSON"]
       ]
       for (const [prompt, expected] of cases) {
         const error = yield* Effect.flip(LanguageModel.generateText({ prompt }).pipe(Effect.provide(layer)))
@@ -138,6 +146,7 @@ describe("LMStudioLanguageModel tool round trips", () => {
         assert.include(error.message, expected)
       }
       assert.deepStrictEqual(yield* received(sim, "predict"), [])
+      assert.deepStrictEqual(yield* received(sim, "uploadFileBase64"), [])
     }))
 })
 
