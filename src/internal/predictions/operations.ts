@@ -17,7 +17,7 @@ import type { HandleContext } from "../handleContext.js"
 import { refuseImagesWithoutVision } from "../inference/vision.js"
 import type { KVConfigStack } from "../protocol/kvConfig.js"
 import { predictionConfigToKVFields } from "../protocol/predictionConfigKV.js"
-import { annotate, unwrapScopedWithClientSpan, withClientSpan } from "../tracing.js"
+import { annotate, streamWithClientSpan, withClientSpan } from "../tracing.js"
 import * as Validate from "../validate.js"
 import { type ChatHistoryData, promptHistory, toHistory } from "./history.js"
 import * as Predict from "./predict.js"
@@ -154,11 +154,10 @@ export const llmOperations = (context: HandleContext<LlmInstanceInfo>) => {
     )
 
   const predictStream = (mode: Mode) => (input: unknown, options?: unknown): Stream.Stream<PredictionEvent, LMStudioError> =>
-    unwrapScopedWithClientSpan(
+    streamWithClientSpan(
       `LMStudio.llm.${mode}Stream`,
       attributes,
-      Effect.flatMap(prepare(context, mode, true, input, options), ({ request }) =>
-        Predict.events(context, request, annotateStats))
+      Predict.events(context, Effect.map(prepare(context, mode, true, input, options), ({ request }) => request), annotateStats)
     )
 
   const applyPromptTemplate = (chat: unknown, options?: Api.ApplyPromptTemplateOptions): Effect.Effect<string, LMStudioError> =>

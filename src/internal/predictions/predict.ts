@@ -14,19 +14,18 @@
  *
  * @internal
  */
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { LMStudioError } from "../../LMStudioError.js"
 import type { LlmInstanceInfo } from "../../ModelInfo.js"
 import type * as Prediction from "../../Prediction.js"
 import type { HandleContext } from "../handleContext.js"
-import type { Channel } from "../port.js"
+import type { Channel as PortChannel } from "../port.js"
 import { PredictionReader, TIMED_OUT } from "./reader.js"
 import type { Structured } from "./structured.js"
 
@@ -55,7 +54,7 @@ const CANCEL = { type: "cancel" } as const
  */
 const CANCEL_WAIT = Duration.seconds(2)
 
-type Open = Channel & { readonly close: Effect.Effect<void> }
+type Open = PortChannel & { readonly close: Effect.Effect<void> }
 
 interface Running {
   readonly channel: Open
@@ -198,64 +197,92 @@ const loop = (running: Running, callbacks: Callbacks | undefined) =>
     }
   })
 
+/** What a pull hands the stream's loop when nothing is left to emit. */
+const END: unique symbol = Symbol("lmstudio-effect/PredictionEnd")
+
 /**
- * Opens a prediction in the current scope and gives its events as a Stream ending with `Result`
- * (the caller unwraps it once). Closing the scope before the server finished cancels the
- * prediction. One pull per batch of packets, no per-event combinators.
+ * The events of one prediction as a Stream ending with `Result` (the caller unwraps it once).
+ *
+ * Each run of the stream checks the request (`prepared`) and opens the channel on its first pull;
+ * its one finaliser ends the channel (cancelling the prediction when the server has not finished
+ * it) however the run stops: the end, an error, interruption, or a consumer that stops early.
+ * One channel step per batch of packets: no scope, no per-event combinators (each Stream layer
+ * costs a channel in every pull, and a scope per prediction).
  */
 export const events = (
   context: HandleContext<LlmInstanceInfo>,
-  request: PredictRequest,
+  prepared: Effect.Effect<PredictRequest, LMStudioError>,
   onResult: (result: Prediction.PredictionResult) => Effect.Effect<void>
-): Effect.Effect<Stream.Stream<Prediction.PredictionEvent, LMStudioError>, LMStudioError, Scope.Scope> =>
-    Effect.acquireRelease(open(context, request, true), finish).pipe(
-      Effect.tap(watch),
-      Effect.map(({ channel, reader }) => {
-        const toError = inTermsOfHandle(context)
-        /** Set once the stream has nothing more to emit: the end, or the error it ends with. */
-        let next: Option.Option<LMStudioError> | undefined = undefined
-        /**
-         * Packets taken but not read yet. Until the first fragment is out, a pull stops right
-         * after it (the rest waits here), so the first token is not held back by a whole burst.
-         */
-        let pending: { readonly packets: ReadonlyArray<unknown>; readonly done: boolean } | undefined = undefined
-        let firstFragmentOut = false
-        const readBatch = (
-          packets: ReadonlyArray<unknown>,
-          done: boolean
-        ): Effect.Effect<Chunk.Chunk<Prediction.PredictionEvent>, Option.Option<LMStudioError>> => {
-          const out: Array<Prediction.PredictionEvent> = []
-          for (let i = 0; i < packets.length; i++) {
-            const read = reader.read(packets[i])
-            if (!Array.isArray(read)) return Effect.fail(Option.some(read as Exclude<typeof read, ReadonlyArray<unknown>>))
-            for (const event of read) out.push(event)
-            if (reader.result !== undefined) {
-              next = Option.none()
-              return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
-            }
-            if (!firstFragmentOut && out.some((event) => event._tag === "Fragment")) {
-              firstFragmentOut = true
-              if (i + 1 < packets.length || done) pending = { packets: packets.slice(i + 1), done }
-              return Effect.succeed(Chunk.unsafeFromArray(out))
-            }
-          }
-          if (done) next = Option.some(reader.endedEarly())
+): Stream.Stream<Prediction.PredictionEvent, LMStudioError> =>
+  Stream.suspend(() => {
+    const toError = inTermsOfHandle(context)
+    /** Set once the channel is open (from then on, the finaliser ends it). */
+    let running: Running | undefined = undefined
+    /** Set once the stream has nothing more to emit: the end, or the error it ends with. */
+    let next: typeof END | LMStudioError | undefined = undefined
+    /**
+     * Packets taken but not read yet. Until the first fragment is out, a pull stops right after
+     * it (the rest waits here), so the first token is not held back by a whole burst.
+     */
+    let pending: { readonly packets: ReadonlyArray<unknown>; readonly done: boolean } | undefined = undefined
+    let firstFragmentOut = false
+
+    type Out = Chunk.Chunk<Prediction.PredictionEvent> | typeof END
+    const readBatch = (reader: PredictionReader, packets: ReadonlyArray<unknown>, done: boolean): Effect.Effect<Out, LMStudioError> => {
+      const out: Array<Prediction.PredictionEvent> = []
+      for (let i = 0; i < packets.length; i++) {
+        const read = reader.read(packets[i])
+        if (!Array.isArray(read)) return Effect.fail(read as Exclude<typeof read, ReadonlyArray<unknown>>)
+        for (const event of read) out.push(event)
+        if (reader.result !== undefined) {
+          next = END
+          return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
+        }
+        if (!firstFragmentOut && out.some((event) => event._tag === "Fragment")) {
+          firstFragmentOut = true
+          if (i + 1 < packets.length || done) pending = { packets: packets.slice(i + 1), done }
           return Effect.succeed(Chunk.unsafeFromArray(out))
         }
-        const pull: Effect.Effect<Chunk.Chunk<Prediction.PredictionEvent>, Option.Option<LMStudioError>> = Effect.suspend(
-          () => {
-            if (next !== undefined) return Effect.fail(next)
-            if (pending !== undefined) {
-              const { done, packets } = pending
-              pending = undefined
-              return readBatch(packets, done)
-            }
-            return Effect.matchEffect(channel.packets.takeAll, {
-              onFailure: (error) => Effect.fail(Option.some(toError(error))),
-              onSuccess: ([chunk, done]) => readBatch(Chunk.toReadonlyArray(chunk), done)
-            })
-          }
-        )
-        return Stream.repeatEffectChunkOption(pull)
+      }
+      if (done) {
+        const error = reader.endedEarly()
+        if (out.length === 0) return Effect.fail(error)
+        next = error
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(out))
+    }
+
+    const take = (open: Running): Effect.Effect<Out, LMStudioError> =>
+      Effect.matchEffect(open.channel.packets.takeAll, {
+        onFailure: (error) => Effect.fail(toError(error)),
+        onSuccess: ([chunk, done]) => readBatch(open.reader, Chunk.toReadonlyArray(chunk), done)
       })
+
+    // Checking the request and connecting are interruptible; opening the channel (one synchronous
+    // step once connected) is not, and from the moment the channel exists, the finaliser has it.
+    const start: Effect.Effect<Out, LMStudioError> = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(Effect.zipLeft(prepared, context.port.connect)), (request) =>
+        Effect.flatMap(open(context, request, true), (opened) => {
+          running = opened
+          return Effect.zipRight(watch(opened), restore(take(opened)))
+        }))
     )
+
+    const pull: Effect.Effect<Out, LMStudioError> = Effect.suspend(() => {
+      if (running === undefined) return start
+      if (next !== undefined) return next === END ? Effect.succeed(END) : Effect.fail(next)
+      if (pending !== undefined) {
+        const { done, packets } = pending
+        pending = undefined
+        return readBatch(running.reader, packets, done)
+      }
+      return take(running)
+    })
+
+    const loop: Channel.Channel<Chunk.Chunk<Prediction.PredictionEvent>, unknown, LMStudioError, unknown, void, unknown> =
+      Channel.flatMap(
+        Channel.fromEffect(pull),
+        (out) => (out === END ? Channel.void : Channel.zipRight(Channel.write(out), loop))
+      )
+    return Stream.fromChannel(Channel.ensuringWith(loop, () => (running === undefined ? Effect.void : finish(running))))
+  })
