@@ -10,6 +10,7 @@
  */
 import type * as Duration from "effect/Duration"
 import type { ModelNotFoundError } from "../LMStudioError.js"
+import type { Inactivity } from "./models/inactivity.js"
 import type { Port } from "./port.js"
 
 /** Addresses exactly one instance (never another instance that reuses its identifier). */
@@ -37,6 +38,11 @@ export interface HandleContext<InstanceInfo> {
   readonly info: InstanceInfo
   readonly specifier: InstanceSpecifier
   readonly defaults: OperationDefaults
+  /**
+   * The namespace's inactivity sweeper (on the client's `Clock`): operations with a deadline
+   * (predictions) register with it instead of running a timer each.
+   */
+  readonly inactivity: Inactivity
   /** The error for "this handle's instance is gone". */
   readonly gone: () => ModelNotFoundError
 }

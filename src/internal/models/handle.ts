@@ -15,6 +15,7 @@ import type { Port } from "../port.js"
 import { KVConfig } from "../protocol/kvConfig.js"
 import { withClientSpan } from "../tracing.js"
 import type { Defaults, Domain, InstanceInfoBase } from "./domain.js"
+import type { Inactivity } from "./inactivity.js"
 
 const decodeKV = Schema.decodeUnknown(KVConfig)
 
@@ -45,7 +46,8 @@ export const makeHandles = <Info, InstanceInfo extends InstanceInfoBase, Config,
   domain: Domain<Info, InstanceInfo, Config, Handle>,
   port: Port,
   files: Port,
-  defaults: Defaults
+  defaults: Defaults,
+  inactivity: Inactivity
 ): Handles<InstanceInfo, Handle> => {
   const gone = (identifier: string) => () =>
     new ModelNotFoundError({
@@ -87,6 +89,7 @@ export const makeHandles = <Info, InstanceInfo extends InstanceInfoBase, Config,
     info,
     specifier: specifierOf(info.instanceReference),
     defaults: defaults.operations,
+    inactivity,
     gone: gone(info.identifier)
   })
 

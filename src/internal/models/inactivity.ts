@@ -1,8 +1,9 @@
 /**
- * Inactivity deadlines of loads, kept by one sweeper fiber per namespace on Effect's `Clock`
- * (so `TestClock` drives them). A load records when its last packet arrived; the sweeper sleeps
- * until the earliest deadline, times out the loads that stayed silent and sleeps again. Loads
- * cost no timer of their own; with no load in flight the sweeper holds no timer at all.
+ * Inactivity deadlines of loads and predictions, kept by one sweeper fiber per namespace on
+ * Effect's `Clock` (so `TestClock` drives them). A load or prediction records when its last packet
+ * arrived; the sweeper sleeps until the earliest deadline, times out the ones that stayed silent
+ * and sleeps again. They cost no timer of their own; with nothing in flight the sweeper holds no
+ * timer at all.
  *
  * @internal
  */
@@ -10,7 +11,7 @@ import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
-/** One watched load. */
+/** One watched load or prediction. */
 export interface Watched {
   /** When the load last showed activity (the clock's milliseconds). */
   lastActivity: number

@@ -8,23 +8,23 @@
  * that arrive after that are dropped silently by the port (no warning goes back to the server).
  * Once the terminal `success` packet was read nothing is cancelled, whatever the outcome.
  *
- * The inactivity timeout runs on Effect's `Clock` (so `TestClock` drives it): one watchdog fiber
- * per prediction that sleeps until the last packet is older than the limit, then queues a marker
- * behind the packets.
+ * The inactivity timeout runs on Effect's `Clock` (so `TestClock` drives it), kept by the
+ * namespace's one inactivity sweeper: a prediction records when its last packet arrived, and the
+ * sweeper queues a marker behind the packets once that is older than the limit. A prediction costs
+ * no fiber or timer of its own.
  *
  * @internal
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type { LMStudioError } from "../../LMStudioError.js"
 import type { LlmInstanceInfo } from "../../ModelInfo.js"
 import type * as Prediction from "../../Prediction.js"
 import type { HandleContext } from "../handleContext.js"
+import type { Inactivity, Watched } from "../models/inactivity.js"
 import type { Channel as PortChannel } from "../port.js"
 import { PredictionReader, TIMED_OUT } from "./reader.js"
 import type { Structured } from "./structured.js"
@@ -59,25 +59,26 @@ type Open = PortChannel & { readonly close: Effect.Effect<void> }
 interface Running {
   readonly channel: Open
   readonly reader: PredictionReader
-  readonly clock: Clock.Clock
-  /** The inactivity limit in milliseconds; `undefined` when there is none. */
-  readonly limit: number | undefined
-  /** When the last packet arrived, on `clock`. */
-  lastPacket: number
-  watchdog: Fiber.RuntimeFiber<void> | undefined
+  /** Registered with the namespace's inactivity sweeper while open; `undefined` without a limit. */
+  readonly watched: Watched | undefined
+  readonly inactivity: Inactivity
 }
 
 /** The handle's instance is gone: say so in terms of the handle. */
 const inTermsOfHandle = (context: HandleContext<LlmInstanceInfo>) => (error: LMStudioError): LMStudioError =>
   error._tag === "ModelNotFoundError" ? context.gone() : error
 
-/** Opens the channel; every packet is timestamped as it arrives (for the inactivity limit). */
+/**
+ * Opens the channel and starts watching it for inactivity (every packet is timestamped as it
+ * arrives). `finish` stops watching.
+ */
 const open = (
   context: HandleContext<LlmInstanceInfo>,
   request: PredictRequest,
   emitsEvents: boolean
 ): Effect.Effect<Running, LMStudioError> =>
-  Effect.clockWith((clock) => {
+  Effect.suspend(() => {
+    const { inactivity } = context
     const reader = new PredictionReader({
       endpoint: request.endpoint,
       identifier: context.info.identifier,
@@ -86,47 +87,26 @@ const open = (
       emitsEvents,
       redact: context.port.redact
     })
-    const limit = Duration.isFinite(request.inactivity) ? Duration.toMillis(request.inactivity) : undefined
-    const running: Omit<Running, "channel"> & { channel: Open | undefined } = {
-      channel: undefined,
-      reader,
-      clock,
-      limit,
-      lastPacket: clock.unsafeCurrentTimeMillis(),
-      watchdog: undefined
-    }
+    let channel: Open | undefined = undefined
+    const watched: Watched | undefined = Duration.isFinite(request.inactivity)
+      ? { lastActivity: 0, limitMillis: Duration.toMillis(request.inactivity), onTimeout: () => channel?.inject(TIMED_OUT) }
+      : undefined
     return Effect.map(
       context.port.openChannelUnscoped(request.endpoint, request.creationParameter, {
         context: { endpoint: request.endpoint },
-        ...(limit === undefined ? {} : {
+        ...(watched === undefined ? {} : {
           onPacket: () => {
-            running.lastPacket = clock.unsafeCurrentTimeMillis()
+            watched.lastActivity = inactivity.clock.unsafeCurrentTimeMillis()
           }
         })
       }),
-      (channel) => {
-        running.channel = channel
-        return running as Running
+      (opened): Running => {
+        channel = opened
+        if (watched !== undefined) inactivity.watch(watched)
+        return { channel: opened, reader, watched, inactivity }
       }
     )
   })
-
-/** Sleeps until no packet came for the whole limit, then queues the timeout marker. */
-const watchdog = (running: Running, limit: number): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const idle = running.clock.unsafeCurrentTimeMillis() - running.lastPacket
-    if (idle >= limit) return Effect.sync(() => running.channel.inject(TIMED_OUT))
-    return Effect.zipRight(running.clock.sleep(Duration.millis(limit - idle)), watchdog(running, limit))
-  })
-
-/** Forks the watchdog (interruptible, whatever the caller's region), if there is a limit. */
-const watch = (running: Running) =>
-  running.limit === undefined ? Effect.void : Effect.map(
-    Effect.fork(Effect.interruptible(watchdog(running, running.limit))),
-    (fiber) => {
-      running.watchdog = fiber
-    }
-  )
 
 /**
  * Ends the channel: if the server has not finished the prediction, cancel it and wait (bounded)
@@ -134,11 +114,10 @@ const watch = (running: Running) =>
  */
 const finish = (running: Running) =>
   Effect.suspend(() => {
-    const stopWatchdog = running.watchdog === undefined ? Effect.void : Fiber.interrupt(running.watchdog)
-    const { channel, reader } = running
-    if (reader.terminal || !channel.isOpen()) return Effect.zipRight(stopWatchdog, channel.close)
-    return stopWatchdog.pipe(
-      Effect.zipRight(Effect.ignore(channel.send(CANCEL))),
+    const { channel, reader, watched } = running
+    if (watched !== undefined) running.inactivity.unwatch(watched)
+    if (reader.terminal || !channel.isOpen()) return channel.close
+    return Effect.ignore(channel.send(CANCEL)).pipe(
       Effect.zipRight(Effect.ignore(Effect.timeout(drain(channel), CANCEL_WAIT))),
       Effect.ensuring(channel.close)
     )
@@ -163,7 +142,7 @@ export const run = (
   // not, and from the moment the channel exists, `finish` is guaranteed to run.
   return Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Effect.zipRight(restore(context.port.connect), open(context, request, emitsEvents)), (running) =>
-      restore(Effect.zipRight(watch(running), loop(running, callbacks))).pipe(
+      restore(loop(running, callbacks)).pipe(
         Effect.onExit(() => finish(running))
       ))
   ).pipe(Effect.mapError(inTermsOfHandle(context)))
@@ -264,7 +243,7 @@ export const events = (
       Effect.flatMap(restore(Effect.zipLeft(prepared, context.port.connect)), (request) =>
         Effect.flatMap(open(context, request, true), (opened) => {
           running = opened
-          return Effect.zipRight(watch(opened), restore(take(opened)))
+          return restore(take(opened))
         }))
     )
 
