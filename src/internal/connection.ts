@@ -55,6 +55,19 @@ export interface ChannelOptions {
    * packet keeps its order. Applies to object packets only.
    */
   readonly coalesce?: (packet: object) => string | undefined
+  /**
+   * Reads the channel synchronously instead of queuing it: `packet` gets each inbound packet as
+   * it arrives (after the `packetTypes` filter), `end` the channel's end (closed by the server,
+   * failed, or the socket dropped), once. The channel's `packets` then stays empty. Neither may
+   * throw: they run inside the socket's listener.
+   */
+  readonly reader?: ChannelReader
+}
+
+/** A synchronous consumer of a channel (see `ChannelOptions.reader`). */
+export interface ChannelReader {
+  readonly packet: (packet: unknown) => void
+  readonly end: (exit: Exit.Exit<void, LMStudioError>) => void
 }
 
 interface PendingCall {
@@ -101,7 +114,22 @@ export class ChannelState {
 
   /** Queues a packet of this side's own behind the inbound ones. */
   offer(packet: unknown): void {
+    const reader = this.options?.reader
+    if (reader !== undefined) {
+      if (!this.ended) reader.packet(packet)
+      return
+    }
     if (this.mailbox.unsafeOffer(packet)) this.offered++
+  }
+
+  private ended = false
+
+  /** The channel ended (by the server, a failure, or the socket): tells its consumer, once. */
+  end(exit: Exit.Exit<void, LMStudioError>): void {
+    if (this.ended) return
+    this.ended = true
+    this.mailbox.unsafeDone(exit)
+    this.options?.reader?.end(exit)
   }
 
   private coalesce(kind: string, packet: Record<string, unknown>): void {
@@ -226,7 +254,7 @@ export class Connection {
     this.closed = error
     const failure = Exit.fail(error)
     for (const call of this.calls.values()) call.resume(failure)
-    for (const channel of this.channels.values()) channel.mailbox.unsafeDone(failure)
+    for (const channel of this.channels.values()) channel.end(failure)
     this.calls.clear()
     this.channels.clear()
     this.leftChannels.clear()
@@ -292,7 +320,7 @@ export class Connection {
           return this.warn(`Received ${message.type} for unknown channelId ${message.channelId}`)
         }
         this.channels.delete(message.channelId)
-        channel.mailbox.unsafeDone(
+        channel.end(
           message.type === "channelClose"
             ? Exit.void
             : Exit.fail(fromServerError(message.error, channel.context, this.server))
@@ -345,7 +373,7 @@ export class Connection {
         const channel = this.channels.get(record.channelId)
         if (channel !== undefined) {
           this.channels.delete(record.channelId)
-          channel.mailbox.unsafeDone(Exit.fail(protocolError(channel.context, detail)))
+          channel.end(Exit.fail(protocolError(channel.context, detail)))
         }
       }
     }

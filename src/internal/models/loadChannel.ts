@@ -1,9 +1,9 @@
 /**
- * One load: its channel, the fiber that reads it, and how it ends.
+ * One load: its channel, how its packets are read, and how it ends.
  *
- * A load's packets are read by a fiber of its own as they arrive (the "pump"), whatever its
- * consumers do: each consumer reads a bounded {@link Feed}, so a slow or stuck consumer neither
- * delays the load nor makes it queue packets without limit. The load settles once, with the
+ * A load's packets are read synchronously as they arrive (in the socket's listener, no fiber or
+ * queue per load), whatever its consumers do: each consumer reads a bounded {@link Feed}, so a
+ * slow or stuck consumer neither delays the load nor makes it queue packets without limit. The load settles once, with the
  * `Loaded` event or with why it cannot go on (a server error, a malformed packet, a dropped
  * socket, or no packet for its inactivity period).
  *
@@ -21,7 +21,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -55,7 +54,8 @@ export class LoadRun<Handle, Info> implements Watched {
   serverLoaded: { readonly identifier: string; readonly instanceReference: string } | undefined = undefined
   lastProgress = -1
   readonly feeds = new Set<Feed<Event<Handle, Info>>>()
-  pump: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** Completed when the channel ends (closed by the server, failed, or the socket dropped). */
+  readonly channelEnded: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
 
   constructor(
     readonly request: LoadRequest,
@@ -169,50 +169,53 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
     }
   }
 
-  /** Reads the channel until the load settles; never waits for a consumer. */
-  const pump = (run: Run): Effect.Effect<void> =>
-    Effect.gen(function*() {
-      while (!run.settled) {
-        const [chunk, done] = yield* run.channel.packets.takeAll
-        run.lastActivity = clock.unsafeCurrentTimeMillis()
-        for (const raw of chunk) read(run, raw)
-        if (done && !run.settled) {
-          run.settle(Exit.fail(
-            new ProtocolError({ endpoint: run.request.endpoint, detail: "the load channel closed before the model was loaded" })
-          ))
-        }
-      }
-    }).pipe(
-      // Whatever stops the reader (a failed channel, even a defect) settles the load, so no
-      // waiter is left waiting.
-      Effect.catchAllCause((cause) => Effect.sync(() => run.settle(Exit.failCause(cause))))
+  /** What the end of the channel means for a load that has not settled yet. */
+  const channelEnd = (run: Run, exit: Exit.Exit<void, LMStudioError>): void => {
+    Deferred.unsafeDone(run.channelEnded, Exit.void)
+    if (run.settled) return
+    run.settle(
+      Exit.isFailure(exit)
+        ? Exit.failCause(exit.cause)
+        : Exit.fail(new ProtocolError({ endpoint: run.request.endpoint, detail: "the load channel closed before the model was loaded" }))
     )
+  }
 
   const start = (request: LoadRequest): Effect.Effect<Run, LMStudioError> =>
-    port.openChannelUnscoped(request.endpoint, request.creationParameter, {
-      context: {
-        endpoint: request.endpoint,
-        ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
-      },
-      // A packet type from a newer LM Studio is dropped (and logged) by the port, not a failure.
-      // No `coalesce`: the reader drains the channel as packets arrive, and coalesces progress
-      // per consumer (see Feed), so a consumer that keeps up still sees every fraction.
-      packetTypes: loadPacketTypes
-    }).pipe(
-      Effect.flatMap((channel) => {
-        const run: Run = new LoadRun(request, channel, () =>
-          run.settle(Exit.fail(
-            new LoadTimeoutError({ modelKey: request.modelKey, inactivityMillis: Duration.toMillis(request.inactivity) })
-          )))
-        inactivity.watch(run)
-        return Effect.as(
-          Effect.tap(Effect.forkDaemon(Effect.interruptible(pump(run))), (fiber) => {
-            run.pump = fiber
-          }),
-          run
-        )
-      })
-    )
+    Effect.suspend(() => {
+      // Packets can only arrive once the channel is open, in a later turn of the event loop.
+      let opened: Run | undefined = undefined
+      return Effect.map(
+        port.openChannelUnscoped(request.endpoint, request.creationParameter, {
+          context: {
+            endpoint: request.endpoint,
+            ...(request.requestedIdentifier === undefined ? {} : { requestedIdentifier: request.requestedIdentifier })
+          },
+          // A packet type from a newer LM Studio is dropped (and logged) by the port, not a failure.
+          // No `coalesce`: packets are read as they arrive, and progress is coalesced per consumer
+          // (see Feed), so a consumer that keeps up still sees every fraction.
+          packetTypes: loadPacketTypes,
+          reader: {
+            packet: (raw) => {
+              if (opened === undefined) return
+              opened.lastActivity = clock.unsafeCurrentTimeMillis()
+              read(opened, raw)
+            },
+            end: (exit) => {
+              if (opened !== undefined) channelEnd(opened, exit)
+            }
+          }
+        }),
+        (channel) => {
+          const run: Run = new LoadRun(request, channel, () =>
+            run.settle(Exit.fail(
+              new LoadTimeoutError({ modelKey: request.modelKey, inactivityMillis: Duration.toMillis(request.inactivity) })
+            )))
+          opened = run
+          inactivity.watch(run)
+          return run
+        }
+      )
+    })
 
   /**
    * After a load stopped before its handle was delivered: cancel it if the channel is still open,
@@ -227,12 +230,8 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
       const channel = run.channel
       if (channel.isOpen()) yield* Effect.ignore(channel.send(CANCEL))
       const cleanUp = Effect.gen(function*() {
-        // Read what is left until the server ends the channel, so a late `success` is seen.
-        yield* Mailbox.toStream(channel.packets).pipe(
-          Stream.runForEach((raw) => Effect.sync(() => read(run, raw))),
-          Effect.timeout(defaults.cancelGrace),
-          Effect.ignore
-        )
+        // Packets are still read until the server ends the channel, so a late `success` is seen.
+        yield* Deferred.await(run.channelEnded).pipe(Effect.timeout(defaults.cancelGrace), Effect.ignore)
         const loaded = run.serverLoaded
         if (loaded !== undefined) {
           yield* Effect.ignore(retryOnFreshConnection(options.unloadInstance(loaded.instanceReference, loaded.identifier)))
@@ -249,9 +248,8 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
       inactivity.unwatch(run)
       // A load that ended without a caller keeping it is settled, so a late reader sees why.
       run.settle(Exit.interrupt(FiberId.none))
-      // A kept load's reader has already stopped (it stops once the load settled).
       if (kept) return run.channel.close
-      return Effect.zipRight(run.pump === undefined ? Effect.void : Fiber.interrupt(run.pump), cancelAndCleanUp(run))
+      return cancelAndCleanUp(run)
     })
 
   const awaitLoaded: LoadRuns<Handle, Info>["awaitLoaded"] = (run, onProgress) => {
