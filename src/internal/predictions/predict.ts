@@ -26,6 +26,7 @@ import type * as Prediction from "../../Prediction.js"
 import type { HandleContext } from "../handleContext.js"
 import type { Inactivity, Watched } from "../models/inactivity.js"
 import type { Channel as PortChannel } from "../port.js"
+import { Inbox } from "./inbox.js"
 import { PredictionReader, TIMED_OUT } from "./reader.js"
 import type { Structured } from "./structured.js"
 
@@ -59,6 +60,8 @@ type Open = PortChannel & { readonly close: Effect.Effect<void> }
 interface Running {
   readonly channel: Open
   readonly reader: PredictionReader
+  /** The events read so far, as packets arrive. */
+  readonly inbox: Inbox
   /** Registered with the namespace's inactivity sweeper while open; `undefined` without a limit. */
   readonly watched: Watched | undefined
   readonly inactivity: Inactivity
@@ -87,6 +90,7 @@ const open = (
       emitsEvents,
       redact: context.port.redact
     })
+    const inbox = new Inbox(reader)
     let channel: Open | undefined = undefined
     const watched: Watched | undefined = Duration.isFinite(request.inactivity)
       ? { lastActivity: 0, limitMillis: Duration.toMillis(request.inactivity), onTimeout: () => channel?.inject(TIMED_OUT) }
@@ -94,6 +98,7 @@ const open = (
     return Effect.map(
       context.port.openChannelUnscoped(request.endpoint, request.creationParameter, {
         context: { endpoint: request.endpoint },
+        reader: inbox,
         ...(watched === undefined ? {} : {
           onPacket: () => {
             watched.lastActivity = inactivity.clock.unsafeCurrentTimeMillis()
@@ -103,7 +108,7 @@ const open = (
       (opened): Running => {
         channel = opened
         if (watched !== undefined) inactivity.watch(watched)
-        return { channel: opened, reader, watched, inactivity }
+        return { channel: opened, reader, inbox, watched, inactivity }
       }
     )
   })
@@ -150,29 +155,31 @@ export const run = (
 
 const loop = (running: Running, callbacks: Callbacks | undefined) =>
   Effect.gen(function*() {
-    const { channel, reader } = running
+    const { inbox, reader } = running
     let firstToken = true
     while (true) {
-      const [chunk, done] = yield* channel.packets.takeAll
-      for (const raw of chunk) {
-        const events = reader.read(raw)
-        if (!Array.isArray(events)) return yield* events as Exclude<typeof events, ReadonlyArray<unknown>>
-        if (callbacks !== undefined) {
-          for (const event of events) {
-            if (event._tag === "Fragment") {
-              if (firstToken) {
-                firstToken = false
-                if (callbacks.onFirstToken !== undefined) yield* callbacks.onFirstToken()
-              }
-              if (callbacks.onFragment !== undefined) yield* callbacks.onFragment(event)
-            } else if (event._tag === "PromptProcessing" && callbacks.onPromptProcessingProgress !== undefined) {
-              yield* callbacks.onPromptProcessingProgress(event.progress, event.details)
+      if (!inbox.ready) yield* inbox.wait
+      const events = inbox.takeEvents()
+      if (callbacks !== undefined) {
+        for (const event of events) {
+          if (event._tag === "Fragment") {
+            if (firstToken) {
+              firstToken = false
+              if (callbacks.onFirstToken !== undefined) yield* callbacks.onFirstToken()
             }
+            if (callbacks.onFragment !== undefined) yield* callbacks.onFragment(event)
+          } else if (event._tag === "PromptProcessing" && callbacks.onPromptProcessingProgress !== undefined) {
+            yield* callbacks.onPromptProcessingProgress(event.progress, event.details)
           }
         }
-        if (reader.result !== undefined) return reader.result
       }
-      if (done) return yield* reader.endedEarly()
+      if (inbox.events.length > 0) continue // more arrived while the callbacks ran
+      if (inbox.terminal !== undefined) {
+        const read = reader.read(inbox.terminal)
+        if (!Array.isArray(read)) return yield* read as Exclude<typeof read, ReadonlyArray<unknown>>
+        return reader.result ?? (yield* reader.endedEarly())
+      }
+      if (inbox.failure !== undefined) return yield* inbox.failure
     }
   })
 
@@ -185,8 +192,8 @@ const END: unique symbol = Symbol("lmstudio-effect/PredictionEnd")
  * Each run of the stream checks the request (`prepared`) and opens the channel on its first pull;
  * its one finaliser ends the channel (cancelling the prediction when the server has not finished
  * it) however the run stops: the end, an error, interruption, or a consumer that stops early.
- * One channel step per batch of packets: no scope, no per-event combinators (each Stream layer
- * costs a channel in every pull, and a scope per prediction).
+ * One channel step per wake-up (all the events read since the last one): no scope, no per-event
+ * combinators (each Stream layer costs a channel in every pull, and a scope per prediction).
  */
 export const events = (
   context: HandleContext<LlmInstanceInfo>,
@@ -197,45 +204,24 @@ export const events = (
     const toError = inTermsOfHandle(context)
     /** Set once the channel is open (from then on, the finaliser ends it). */
     let running: Running | undefined = undefined
-    /** Set once the stream has nothing more to emit: the end, or the error it ends with. */
-    let next: typeof END | LMStudioError | undefined = undefined
-    /**
-     * Packets taken but not read yet. Until the first fragment is out, a pull stops right after
-     * it (the rest waits here), so the first token is not held back by a whole burst.
-     */
-    let pending: { readonly packets: ReadonlyArray<unknown>; readonly done: boolean } | undefined = undefined
-    let firstFragmentOut = false
+    /** Set once the `Result` is out: the next pull ends the stream. */
+    let done = false
 
     type Out = Chunk.Chunk<Prediction.PredictionEvent> | typeof END
-    const readBatch = (reader: PredictionReader, packets: ReadonlyArray<unknown>, done: boolean): Effect.Effect<Out, LMStudioError> => {
-      const out: Array<Prediction.PredictionEvent> = []
-      for (let i = 0; i < packets.length; i++) {
-        const read = reader.read(packets[i])
+    /** The events read so far, or else the result, or else why the stream fails; waits for one. */
+    const take = (open: Running): Effect.Effect<Out, LMStudioError> => {
+      const { inbox, reader } = open
+      if (inbox.events.length > 0) return Effect.succeed(Chunk.unsafeFromArray(inbox.takeEvents()))
+      if (inbox.terminal !== undefined) {
+        const read = reader.read(inbox.terminal)
+        inbox.terminal = undefined
         if (!Array.isArray(read)) return Effect.fail(read as Exclude<typeof read, ReadonlyArray<unknown>>)
-        for (const event of read) out.push(event)
-        if (reader.result !== undefined) {
-          next = END
-          return Effect.as(onResult(reader.result), Chunk.unsafeFromArray(out))
-        }
-        if (!firstFragmentOut && out.some((event) => event._tag === "Fragment")) {
-          firstFragmentOut = true
-          if (i + 1 < packets.length || done) pending = { packets: packets.slice(i + 1), done }
-          return Effect.succeed(Chunk.unsafeFromArray(out))
-        }
+        done = true
+        return reader.result === undefined ? Effect.succeed(END) : Effect.as(onResult(reader.result), Chunk.unsafeFromArray(read))
       }
-      if (done) {
-        const error = reader.endedEarly()
-        if (out.length === 0) return Effect.fail(error)
-        next = error
-      }
-      return Effect.succeed(Chunk.unsafeFromArray(out))
+      if (inbox.failure !== undefined) return Effect.mapError(inbox.failure, toError)
+      return Effect.zipRight(inbox.wait, Effect.suspend(() => take(open)))
     }
-
-    const take = (open: Running): Effect.Effect<Out, LMStudioError> =>
-      Effect.matchEffect(open.channel.packets.takeAll, {
-        onFailure: (error) => Effect.fail(toError(error)),
-        onSuccess: ([chunk, done]) => readBatch(open.reader, Chunk.toReadonlyArray(chunk), done)
-      })
 
     // Checking the request and connecting are interruptible; opening the channel (one synchronous
     // step once connected) is not, and from the moment the channel exists, the finaliser has it.
@@ -249,12 +235,7 @@ export const events = (
 
     const pull: Effect.Effect<Out, LMStudioError> = Effect.suspend(() => {
       if (running === undefined) return start
-      if (next !== undefined) return next === END ? Effect.succeed(END) : Effect.fail(next)
-      if (pending !== undefined) {
-        const { done, packets } = pending
-        pending = undefined
-        return readBatch(running.reader, packets, done)
-      }
+      if (done) return Effect.succeed(END)
       return take(running)
     })
 

@@ -1,0 +1,86 @@
+/**
+ * The inbound side of one prediction channel: packets are read as they arrive, in the socket's
+ * listener, into the events the consumer has not taken yet. The consumer's fiber wakes only when
+ * there is something for it (events, the end, or an error): no queue of raw packets, no fiber
+ * hop per socket read beyond its own wake-up.
+ *
+ * The terminal `success` packet is not read here but handed to the consumer, which reads it in
+ * its own fiber: building the result decodes it (and, for structured output, the caller's
+ * Schema), which has no place in a socket listener.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type { LMStudioError } from "../../LMStudioError.js"
+import type * as Prediction from "../../Prediction.js"
+import type { ChannelReader } from "../connection.js"
+import type { PredictionReader } from "./reader.js"
+
+export class Inbox implements ChannelReader {
+  /** Events read and not taken yet, in order. */
+  events: Array<Prediction.PredictionEvent> = []
+  /** The terminal `success` packet, once it arrived and until the consumer reads it. */
+  terminal: unknown = undefined
+  /** Why the prediction cannot go on (a packet it could not read, or the channel's failure). */
+  failure: Effect.Effect<never, LMStudioError> | undefined = undefined
+  /** Nothing more is read: the terminal packet, an error or the channel's end came. */
+  private closed = false
+  private waiter: ((wake: Effect.Effect<void>) => void) | undefined = undefined
+
+  constructor(private readonly reader: PredictionReader) {}
+
+  /** Whether the consumer has something to take (or nothing will ever come). */
+  get ready(): boolean {
+    return this.events.length > 0 || this.closed
+  }
+
+  /** Takes the events read so far. */
+  takeEvents(): Array<Prediction.PredictionEvent> {
+    const events = this.events
+    this.events = []
+    return events
+  }
+
+  readonly packet = (raw: unknown): void => {
+    if (this.closed) return
+    if (typeof raw === "object" && raw !== null && (raw as { readonly type?: unknown }).type === "success") {
+      this.terminal = raw
+      this.closed = true
+      return this.wake()
+    }
+    const read = this.reader.read(raw)
+    if (!Array.isArray(read)) {
+      this.failure = Effect.fail(read as Exclude<typeof read, ReadonlyArray<unknown>>)
+      this.closed = true
+    } else if (read.length === 0) {
+      return
+    } else {
+      for (const event of read) this.events.push(event)
+    }
+    this.wake()
+  }
+
+  readonly end = (exit: Exit.Exit<void, LMStudioError>): void => {
+    if (this.closed) return
+    this.closed = true
+    this.failure = Exit.isFailure(exit) ? Effect.failCause(exit.cause) : Effect.fail(this.reader.endedEarly())
+    this.wake()
+  }
+
+  /** Waits until the consumer has something to take. */
+  readonly wait: Effect.Effect<void> = Effect.async((resume) => {
+    if (this.ready) return resume(Effect.void)
+    this.waiter = resume
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+
+  private wake(): void {
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    this.waiter = undefined
+    waiter(Effect.void)
+  }
+}
