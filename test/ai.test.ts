@@ -22,22 +22,16 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import { LMStudioEmbeddingModel, LMStudioLanguageModel, LMStudioTokenizer } from "lmstudio-effect/ai"
-import { LMStudioClient } from "lmstudio-effect"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
+import { aiSimulator, received } from "./support/aiSimulator.js"
+import { type RecordedSpan, recordingTracer } from "./support/recordingTracer.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 const R1 = "deepseek-r1-distill-qwen-1.5b"
 const VISION = "qwen2-vl-2b-instruct"
 const NOMIC = "text-embedding-nomic-embed-text-v1.5"
 
-const setup = (options: LMStudioSimulator.SimulatorOptions = {}) =>
-  Effect.gen(function*() {
-    const sim = yield* LMStudioSimulator.make({ loadMs: 0, tokenMs: 0, ...options })
-    const client = yield* LMStudioClient.make({ baseUrl: sim.url })
-    const provide = <A>(layer: Layer.Layer<A, never, LMStudioClient>) =>
-      Layer.provide(layer, Layer.succeed(LMStudioClient, client))
-    return { sim, client, provide }
-  })
+const setup = aiSimulator
 
 const waitIdle = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
   Effect.gen(function*() {
@@ -406,6 +400,75 @@ describe("LMStudioEmbeddingModel", () => {
     }))
 })
 
+const embedRpcs = (sim: LMStudioSimulator.LMStudioSimulator.Service) =>
+  Effect.map(received(sim, "embedString"), (frames) => frames.length)
+
+/** The sizes of the batches our handle was asked to embed (one `LMStudio.embedding.embed` span each). */
+const batchSizes = (spans: ReadonlyArray<RecordedSpan>) =>
+  spans.filter((s) => s.name === "LMStudio.embedding.embed").map((s) => s.attributes.get("lmstudio.input_count")).sort()
+
+describe("LMStudioEmbeddingModel batching", () => {
+  it.scopedLive("maxBatchSize splits an embedMany into batches of at most that many texts, answers in order", () =>
+    Effect.gen(function*() {
+      const { client, provide } = yield* setup()
+      const { spans, tracer } = recordingTracer()
+      const texts = ["a", "b", "c", "d", "e"]
+      const vectors = yield* Effect.flatMap(EmbeddingModel.EmbeddingModel, (model) => model.embedMany(texts)).pipe(
+        Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC, { maxBatchSize: 2 }))),
+        Effect.withTracer(tracer)
+      )
+      assert.deepStrictEqual(batchSizes(spans), [1, 2, 2])
+      const own = yield* Effect.flatMap(client.embedding.model(NOMIC), (model) => model.embed(texts))
+      assert.deepStrictEqual(vectors, own.map((vector) => [...vector]))
+    }))
+
+  it.scopedLive("window gathers the embed calls of concurrent fibers into one batch", () =>
+    Effect.gen(function*() {
+      const { provide } = yield* setup()
+      const { spans, tracer } = recordingTracer()
+      const vectors = yield* Effect.flatMap(EmbeddingModel.EmbeddingModel, (model) =>
+        Effect.all([model.embed("one"), model.embed("two"), model.embed("three")], { concurrency: "unbounded" })).pipe(
+          Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC, { window: "50 millis" }))),
+          Effect.withTracer(tracer)
+        )
+      assert.deepStrictEqual(batchSizes(spans), [3])
+      assert.strictEqual(new Set(vectors.map((v) => v.join())).size, 3)
+    }))
+
+  it.scopedLive("cache: a text embedded before is answered without asking LM Studio again", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* setup()
+      const [first, again] = yield* Effect.flatMap(EmbeddingModel.EmbeddingModel, (model) =>
+        Effect.all([model.embed("same text"), model.embed("same text")])).pipe(
+          Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC, { cache: { capacity: 10, timeToLive: "1 minute" } })))
+        )
+      assert.deepStrictEqual(again, first)
+      assert.strictEqual(yield* embedRpcs(sim), 1)
+    }))
+
+  it.scopedLive("bad batching options fail every request with MalformedInput naming the option, before any I/O", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* setup()
+      const bad: ReadonlyArray<readonly [LMStudioEmbeddingModel.Options, string]> = [
+        [{ maxBatchSize: 0 }, "maxBatchSize"],
+        [{ maxBatchSize: 1.5 }, "maxBatchSize"],
+        [{ window: "-1 millis" as never }, "window"],
+        [{ cache: { capacity: -1, timeToLive: "1 minute" } }, "cache.capacity"],
+        [{ cache: { capacity: 1, timeToLive: "1 minute" }, window: "1 millis" }, "cache"]
+      ]
+      for (const [options, field] of bad) {
+        const error = yield* Effect.flatMap(EmbeddingModel.EmbeddingModel, (model) => model.embedMany(["x"])).pipe(
+          Effect.provide(provide(LMStudioEmbeddingModel.model(NOMIC, options))),
+          Effect.flip
+        )
+        assert.strictEqual(error._tag, "MalformedInput")
+        assert.include(error.message, field)
+      }
+      assert.strictEqual(yield* embedRpcs(sim), 0)
+      assert.deepStrictEqual(yield* sim.loaded, [])
+    }))
+})
+
 describe("LMStudioTokenizer", () => {
   it.scopedLive("tokenize counts the prompt as the model's template formats it", () =>
     Effect.gen(function*() {
@@ -424,6 +487,29 @@ describe("LMStudioTokenizer", () => {
     }))
 })
 
+describe("LMStudioTokenizer truncate", () => {
+  it.scopedLive("truncate keeps the newest messages whose tokens fit", () =>
+    Effect.gen(function*() {
+      const { provide } = yield* setup()
+      const prompt = Prompt.make([
+        { role: "system", content: "You are terse." },
+        { role: "user", content: "Tell me about the sea and the ships upon it" },
+        { role: "assistant", content: "It is wide." },
+        { role: "user", content: "And the sky?" }
+      ])
+      const [perMessage, truncated, none] = yield* Effect.gen(function*() {
+        const tokenizer = yield* Tokenizer.Tokenizer
+        const counts = yield* Effect.forEach(prompt.content, (message) =>
+          Effect.map(tokenizer.tokenize(Prompt.fromMessages([message])), (tokens) => tokens.length))
+        const lastTwo = counts[2]! + counts[3]!
+        return [counts, yield* tokenizer.truncate(prompt, lastTwo), yield* tokenizer.truncate(prompt, 0)] as const
+      }).pipe(Effect.provide(provide(LMStudioTokenizer.model(LLAMA))))
+      assert.isTrue(perMessage.every((count) => count > 0))
+      assert.deepStrictEqual(truncated.content.map((m) => m.role), ["assistant", "user"])
+      assert.deepStrictEqual(none.content, [])
+    }))
+})
+
 describe("lmstudio-effect/ai stays optional", () => {
   it.effect("nothing outside src/ai imports it or @effect/ai", () =>
     Effect.sync(() => {
@@ -432,5 +518,15 @@ describe("lmstudio-effect/ai stays optional", () => {
         .filter((file) => file.endsWith(".ts") && !file.startsWith("ai/"))
         .filter((file) => /from "(@effect\/ai[/"]|\.{1,2}\/(\.\.\/)*ai\/)/.test(readFileSync(`${root}/${file}`, "utf8")))
       assert.deepStrictEqual(offenders, [])
+    }))
+
+  it.effect("examples/effect-ai.ts: the program's logic uses @effect/ai and effect only; LM Studio comes in at the edge", () =>
+    Effect.sync(() => {
+      const source = readFileSync(fileURLToPath(new URL("../examples/effect-ai.ts", import.meta.url)), "utf8")
+      const [logic, edge] = source.split("// ── The edge")
+      const code = logic!.split("\n").filter((line) => !/^\s*(import |\/\/|\*|\/\*\*)/.test(line)).join("\n")
+      assert.notMatch(code, /LMStudio|lmstudio/)
+      assert.match(code, /LanguageModel\.generateText/)
+      assert.match(edge ?? "", /LMStudioLanguageModel\.model/)
     }))
 })

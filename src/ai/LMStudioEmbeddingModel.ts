@@ -13,6 +13,7 @@
  */
 import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Model from "@effect/ai/Model"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -20,6 +21,7 @@ import type { EmbeddingHandle } from "../Embedding.js"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { EmbeddingLoadConfig } from "../LoadConfig.js"
 import type { ModelOptions } from "../ModelNamespace.js"
+import { checkEmbeddingOptions } from "./internal/embeddingOptions.js"
 import { toAiError } from "./internal/errors.js"
 import { makeHandleCache } from "./internal/handleCache.js"
 
@@ -32,6 +34,15 @@ import { makeHandleCache } from "./internal/handleCache.js"
 export interface Options {
   /** How many texts of a batch are embedded at once (LM Studio embeds one text per request). Default: the client's. */
   readonly concurrency?: number | undefined
+  /** The most texts in one batch: larger `embedMany` calls (or windows) are split. Default: no limit. */
+  readonly maxBatchSize?: number | undefined
+  /**
+   * Collect the `embed` calls made within this window (from any fiber) into one batch, as
+   * `EmbeddingModel.makeDataLoader` does. Default: each `embed` / `embedMany` call is its own batch.
+   */
+  readonly window?: Duration.DurationInput | undefined
+  /** Remember vectors of texts already embedded (not with `window`). Default: no cache. */
+  readonly cache?: { readonly capacity: number; readonly timeToLive: Duration.DurationInput } | undefined
   /** Load options, used when the model is not loaded yet (a key only). */
   readonly load?: ModelOptions<EmbeddingLoadConfig> | undefined
   /** A key only: unload the model when the layer's scope closes, if this provider loaded it. */
@@ -39,8 +50,8 @@ export interface Options {
 }
 
 /**
- * The model to embed with: a model key (got or loaded on first use, and again if it is unloaded
- * later) or a handle (used as is).
+ * The model to embed with: a model key or the identifier of a loaded instance (got, or loaded, on
+ * first use, and again if it is unloaded later) or a handle (used as is).
  *
  * @since 0.2.0
  * @category models
@@ -48,7 +59,8 @@ export interface Options {
 export type ModelSource = string | EmbeddingHandle
 
 /**
- * The `EmbeddingModel` service for a model. Nothing is loaded until the first request.
+ * The `EmbeddingModel` service for a model. Nothing is loaded until the first request. Batching
+ * follows `maxBatchSize` and `window`; `cache` skips texts embedded before.
  *
  * @since 0.2.0
  * @category constructors
@@ -61,12 +73,21 @@ export const make = (
     const client = yield* LMStudioClient
     const cache = yield* makeHandleCache(source, client.embedding, options)
     const embedOptions = options.concurrency === undefined ? {} : { concurrency: options.concurrency }
+    const checked = yield* Effect.either(checkEmbeddingOptions(options))
+    const embedMany = (texts: ReadonlyArray<string>) =>
+      Effect.zipRight(checked, cache.use((handle) => handle.embed(texts, embedOptions))).pipe(
+        Effect.map((vectors) => vectors.map((vector, index) => ({ index, embeddings: [...vector] }))),
+        Effect.mapError(toAiError("LMStudioEmbeddingModel", "embedMany"))
+      )
+    const maxBatchSize = options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }
+    if (checked._tag === "Left") return yield* EmbeddingModel.make({ embedMany })
+    if (options.window !== undefined) {
+      return yield* EmbeddingModel.makeDataLoader({ embedMany, window: options.window, ...maxBatchSize })
+    }
     return yield* EmbeddingModel.make({
-      embedMany: (texts) =>
-        cache.use((handle) => handle.embed(texts, embedOptions)).pipe(
-          Effect.map((vectors) => vectors.map((vector, index) => ({ index, embeddings: [...vector] }))),
-          Effect.mapError(toAiError("LMStudioEmbeddingModel", "embedMany"))
-        )
+      embedMany,
+      ...maxBatchSize,
+      ...(options.cache === undefined ? {} : { cache: options.cache })
     })
   })
 

@@ -71,8 +71,8 @@ export interface Options {
 }
 
 /**
- * The model to answer with: a model key (got or loaded on first use; if the instance is unloaded
- * later, the next request loads it again) or a handle (used as is; when its instance is gone,
+ * The model to answer with: a model key or the identifier of a loaded instance (got, or loaded,
+ * on first use; if the instance is unloaded later, the next request gets or loads it again) or a handle (used as is; when its instance is gone,
  * requests fail with an `UnknownError` caused by `ModelNotFoundError`).
  *
  * @since 0.2.0

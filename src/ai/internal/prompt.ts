@@ -1,7 +1,9 @@
 /**
  * An `@effect/ai` `Prompt` as our chat: system, user and assistant text; images in user messages
- * are uploaded first (`client.files.prepareImage`). What our chats cannot carry (tool calls and
- * results in the history, non-image files, files by URL) fails with `MalformedInput`, naming it.
+ * are uploaded first (`client.files.prepareImage`); an assistant's tool calls become its message's
+ * tool calls, and each tool result one `tool` message (the JSON of the result; a failure as
+ * `{"error": …}`, as the official clients send it). What our chats cannot carry (non-image
+ * files, files by URL, results of provider-executed tools) fails with `MalformedInput`, naming it.
  *
  * @internal
  */
@@ -9,6 +11,7 @@ import type * as AiError from "@effect/ai/AiError"
 import type * as Prompt from "@effect/ai/Prompt"
 import * as Effect from "effect/Effect"
 import type { ChatMessageInput } from "../../Chat.js"
+import type { ToolCallRequest } from "../../Prediction.js"
 import type { FileHandle } from "../../FileHandle.js"
 import type { FilesNamespace } from "../../Files.js"
 import { malformedInput, toAiError } from "./errors.js"
@@ -36,10 +39,18 @@ const imageFile = (
   return Effect.mapError(upload, toError)
 }
 
-const unsupportedPart = (role: string, type: string): string =>
-  `${role} message has a "${type}" part, which lmstudio-effect chats cannot carry yet (only text${
-    role === "user" ? " and images" : ""
-  })`
+const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const toolCall = (part: Prompt.ToolCallPart): ToolCallRequest | string =>
+  isRecord(part.params)
+    ? { type: "function", id: part.id, name: part.name, arguments: part.params }
+    : `the parameters of tool call "${part.id}" (${part.name}) must be an object: LM Studio sends tool arguments as one`
+
+const resultText = (part: Prompt.ToolResultPart): string => {
+  const text = JSON.stringify(part.isFailure ? { error: part.result } : part.result)
+  return text === undefined ? "null" : text
+}
 
 /** The prompt as chat messages, uploading its images. */
 export const promptToChat = (
@@ -51,7 +62,7 @@ export const promptToChat = (
   const fail = (description: string) => malformedInput(module, method, description)
   const toError = toAiError(module, method)
   let imageCount = 0
-  return Effect.forEach(prompt.content, (message): Effect.Effect<ChatMessageInput, AiError.AiError> => {
+  return Effect.forEach(prompt.content, (message): Effect.Effect<ChatMessageInput | ReadonlyArray<ChatMessageInput>, AiError.AiError> => {
     switch (message.role) {
       case "system":
         return Effect.succeed({ role: "system", content: message.content })
@@ -71,15 +82,38 @@ export const promptToChat = (
       }
       case "assistant": {
         const text: Array<string> = []
+        const toolCalls: Array<ToolCallRequest> = []
         for (const part of message.content) {
-          // Reasoning stays out of the history, as chat applications keep it.
-          if (part.type === "text") text.push(part.text)
-          else if (part.type !== "reasoning") return Effect.fail(fail(unsupportedPart("assistant", part.type)))
+          switch (part.type) {
+            case "text":
+              text.push(part.text)
+              break
+            case "reasoning":
+              // Reasoning stays out of the history, as chat applications keep it.
+              break
+            case "tool-call": {
+              const call = toolCall(part)
+              if (typeof call === "string") return Effect.fail(fail(call))
+              toolCalls.push(call)
+              break
+            }
+            case "tool-result":
+              return Effect.fail(fail(
+                `the assistant message has the result of a provider-executed tool ("${part.name}"), which LM Studio has no place for`
+              ))
+            case "file":
+              return Effect.fail(fail("an assistant message has a file part: lmstudio-effect sends files only in user messages"))
+          }
         }
-        return Effect.succeed({ role: "assistant", content: text.join("") })
+        return Effect.succeed({ role: "assistant", content: text.join(""), toolCalls })
       }
       case "tool":
-        return Effect.fail(fail("tool messages (tool results) cannot be sent yet: lmstudio-effect chats carry only text and images"))
+        return Effect.succeed(message.content.map((part): ChatMessageInput => ({
+          role: "tool",
+          content: resultText(part),
+          toolCallId: part.id,
+          toolName: part.name
+        })))
     }
-  })
+  }).pipe(Effect.map((messages) => messages.flat()))
 }
