@@ -11,7 +11,7 @@ import { EmbeddingModel, LanguageModel, Prompt, Tokenizer, Tool, Toolkit } from 
 import { Console, Effect, Layer, Schema, Stream } from "effect"
 // Used only at the edge, at the bottom of the file:
 import { LMStudioClient, runMain } from "lmstudio-effect"
-import { LMStudioEmbeddingModel, LMStudioLanguageModel, LMStudioTokenizer } from "lmstudio-effect/ai"
+import { LMStudioEmbeddingModel, LMStudioLanguageModel } from "lmstudio-effect/ai"
 
 // ── The program: @effect/ai only ──────────────────────────────────────────────────────────────
 
@@ -72,8 +72,7 @@ const LMStudioAi = Layer.unwrapScoped(Effect.gen(function*() {
   const llm = yield* client.llm.loadNewInstanceScoped("llama-3.2-1b-instruct")
   const embedder = yield* client.embedding.loadNewInstanceScoped("text-embedding-nomic-embed-text-v1.5")
   return Layer.mergeAll(
-    LMStudioLanguageModel.model(llm, { config: { maxTokens: 200 } }),
-    LMStudioTokenizer.model(llm),
+    LMStudioLanguageModel.modelWithTokenizer(llm, { config: { maxTokens: 200 } }),
     LMStudioEmbeddingModel.model(embedder, { maxBatchSize: 64 })
   )
 })).pipe(Layer.provide(LMStudioClient.layerConfig()))

@@ -12,11 +12,12 @@
  *
  * ```ts
  * const result = yield* model.respond(chat, { config: { rawTools } })
- * const [call] = result.toolCalls
- * const next = chat.pipe(
- *   Chat.appendResult(result), // the answer and its tool calls
- *   Chat.appendToolResult(JSON.stringify({ tempC: 21 }), { toolCallId: call.id, toolName: call.name })
- * )
+ * let next = Chat.appendResult(chat, result) // the answer and its tool calls
+ * for (const call of result.toolCalls) {
+ *   const value = yield* runTool(call.name, call.arguments ?? {})
+ *   next = Chat.appendToolResult(next, JSON.stringify(value), { toolCallId: call.id, toolName: call.name })
+ * }
+ * const answer = yield* model.respond(next, { config: { rawTools } }) // answers from the results
  * ```
  *
  * LM Studio receives an assistant message as its text followed by one tool call request per
@@ -33,8 +34,8 @@ import { dual } from "effect/Function"
 import * as Hash from "effect/Hash"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
-import { FileHandle } from "./FileHandle.js"
 import * as Utils from "effect/Utils"
+import { FileHandle } from "./FileHandle.js"
 import { type PredictionResult, ToolCallRequest } from "./Prediction.js"
 
 /**

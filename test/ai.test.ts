@@ -20,7 +20,6 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import { LMStudioEmbeddingModel, LMStudioLanguageModel, LMStudioTokenizer } from "lmstudio-effect/ai"
 import { LMStudioSimulator } from "lmstudio-effect/testing"
 import { aiSimulator, received } from "./support/aiSimulator.js"
@@ -129,27 +128,27 @@ describe("LMStudioLanguageModel", () => {
   it.scopedLive("the request's span carries GenAI attributes: system, model, settings, finish, usage", () =>
     Effect.gen(function*() {
       const { provide } = yield* setup()
-      const spans: Array<Tracer.Span> = []
-      const base = yield* Effect.tracer
-      const recording = Tracer.make({
-        span: (...args) => {
-          const span = base.span(...args)
-          spans.push(span)
-          return span
-        },
-        context: base.context
-      })
-      const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(
-        Effect.provide(provide(LMStudioLanguageModel.model(LLAMA, { config: { temperature: 0.5 } }))),
-        Effect.withTracer(recording)
+      const { spans, tracer } = recordingTracer()
+      const layer = provide(LMStudioLanguageModel.model(LLAMA, { config: { temperature: 0.5 } }))
+      const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+      const streamed = Chunk.toReadonlyArray(
+        yield* LanguageModel.streamText({ prompt: "Hi" }).pipe(Stream.runCollect, Effect.provide(layer), Effect.withTracer(tracer))
       )
-      const span = spans.find((s) => s.name === "LanguageModel.generateText")
-      assert.isDefined(span)
-      assert.strictEqual(span!.attributes.get("gen_ai.system"), "lmstudio")
-      assert.strictEqual(span!.attributes.get("gen_ai.request.model"), LLAMA)
-      assert.strictEqual(span!.attributes.get("gen_ai.request.temperature"), 0.5)
-      assert.deepStrictEqual(span!.attributes.get("gen_ai.response.finish_reasons"), ["stop"])
-      assert.strictEqual(span!.attributes.get("gen_ai.usage.output_tokens"), response.usage.outputTokens)
+      for (const [method, outputTokens] of [
+        ["generateText", response.usage.outputTokens],
+        ["streamText", streamed.flatMap((part) => part.type === "finish" ? [part.usage.outputTokens] : [])[0]]
+      ] as const) {
+        const span = spans.find((s) => s.name === `LanguageModel.${method}`)
+        assert.isDefined(span, method)
+        assert.strictEqual(span!.attributes.get("gen_ai.system"), "lmstudio")
+        assert.strictEqual(span!.attributes.get("gen_ai.request.model"), LLAMA)
+        assert.strictEqual(span!.attributes.get("gen_ai.request.temperature"), 0.5)
+        assert.deepStrictEqual(span!.attributes.get("gen_ai.response.finish_reasons"), ["stop"])
+        assert.strictEqual(span!.attributes.get("gen_ai.usage.output_tokens"), outputTokens)
+      }
+      // Our own spans nest under the request's span, for streams too.
+      const predictions = spans.filter((s) => s.name.startsWith("LMStudio.llm.respond"))
+      assert.deepStrictEqual(predictions.map((s) => s.parent), ["LanguageModel.generateText", "LanguageModel.streamText"])
     }))
 
   it.scopedLive("maxTokens from the provider config finishes with length", () =>

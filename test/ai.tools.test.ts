@@ -7,15 +7,19 @@ import * as AiError from "@effect/ai/AiError"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Prompt from "@effect/ai/Prompt"
 import * as Tool from "@effect/ai/Tool"
+import * as Tokenizer from "@effect/ai/Tokenizer"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { assert, describe, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { LMStudioClient } from "lmstudio-effect"
 import { LMStudioLanguageModel } from "lmstudio-effect/ai"
 import { aiSimulator, received } from "./support/aiSimulator.js"
+import * as PredictServer from "./support/predictServer.js"
 
 const LLAMA = "llama-3.2-1b-instruct"
 
@@ -127,10 +131,7 @@ describe("LMStudioLanguageModel tool round trips", () => {
           role: "assistant",
           content: [{ type: "tool-call", id: "x", name: "Search", params: "not an object", providerExecuted: false }]
         }], "must be an object"],
-        [[{
-          role: "assistant",
-          content: [{ type: "tool-result", id: "x", name: "WebSearch", isFailure: false, result: 1, providerExecuted: true }]
-        }], "provider-executed"],
+        [[{ role: "user", content: [{ type: "file", mediaType: "image/png", data: "https://example.com/cat.png" }] }], "given by URL"],
         // An image comes first: nothing is uploaded when a later message is refused.
         [[
           { role: "user", content: [{ type: "file", mediaType: "image/png", data: new Uint8Array([137, 80, 78, 71]) }] },
@@ -147,6 +148,208 @@ describe("LMStudioLanguageModel tool round trips", () => {
       }
       assert.deepStrictEqual(yield* received(sim, "predict"), [])
       assert.deepStrictEqual(yield* received(sim, "uploadFileBase64"), [])
+    }))
+})
+
+describe("LMStudioLanguageModel requests", () => {
+  it.scopedLive("tools another provider ran itself are left out of the history", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* aiSimulator()
+      const prompt = Prompt.make([
+        { role: "user", content: "Search the web" },
+        {
+          role: "assistant",
+          content: [
+            { type: "text", text: "Found it." },
+            { type: "tool-call", id: "ws", name: "web_search", params: { q: "x" }, providerExecuted: true },
+            { type: "tool-result", id: "ws", name: "web_search", isFailure: false, result: "…", providerExecuted: true }
+          ]
+        },
+        { role: "user", content: "Thanks" }
+      ])
+      yield* LanguageModel.generateText({ prompt }).pipe(Effect.provide(provide(LMStudioLanguageModel.model(LLAMA))))
+      const history = lastHistory(yield* received(sim, "predict"))
+      assert.deepStrictEqual(history[1], { role: "assistant", content: [{ type: "text", text: "Found it." }] })
+    }))
+
+  it.scopedLive("a Schema with no JSON Schema form, or another provider's tool, is MalformedInput; nothing is sent", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* aiSimulator()
+      const layer = Layer.merge(provide(LMStudioLanguageModel.model(LLAMA)), handlers)
+      const png = { type: "file", mediaType: "image/png", data: new Uint8Array([137, 80, 78, 71]) } as const
+      const prompt = Prompt.make([{ role: "user", content: [{ type: "text", text: "Use GetWeather" }, png] }])
+      const objectError = yield* Effect.flip(
+        LanguageModel.generateObject({ prompt, schema: Schema.Struct({ when: Schema.DateFromSelf }) }).pipe(Effect.provide(layer))
+      )
+      assert.instanceOf(objectError, AiError.MalformedInput)
+      assert.include(objectError.message, "response format")
+      const Stamp = Tool.make("Stamp", { parameters: { at: Schema.DateFromSelf } })
+      const StampTools = Toolkit.make(Stamp)
+      const toolError = yield* Effect.flip(
+        LanguageModel.generateText({ prompt, toolkit: StampTools }).pipe(
+          Effect.provide(Layer.merge(layer, StampTools.toLayer({ Stamp: () => Effect.void })))
+        )
+      )
+      assert.instanceOf(toolError, AiError.MalformedInput)
+      assert.include(toolError.description, "tool \"Stamp\"")
+      const Search = Tool.providerDefined({
+        id: "openai.web_search",
+        toolkitName: "WebSearch",
+        providerName: "web_search",
+        args: {}
+      })
+      const SearchTools = Toolkit.make(Search({}))
+      const providerError = yield* Effect.flip(
+        LanguageModel.generateText({ prompt: "Search", toolkit: SearchTools }).pipe(Effect.provide(layer))
+      )
+      assert.instanceOf(providerError, AiError.MalformedInput)
+      assert.include(providerError.message, "another provider")
+      // A bad config is refused before the prompt's image is uploaded.
+      const configError = yield* Effect.flip(LanguageModel.generateText({ prompt }).pipe(
+        Effect.provide(provide(LMStudioLanguageModel.model(LLAMA, { config: { temperature: -1 } })))
+      ))
+      assert.instanceOf(configError, AiError.MalformedInput)
+      assert.deepStrictEqual(yield* received(sim, "uploadFileBase64"), [])
+      assert.deepStrictEqual(yield* received(sim, "predict"), [])
+    }))
+
+  it.scopedLive("toolChoice: auto leaves LM Studio's default; required and { mode, oneOf } are sent", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* aiSimulator()
+      const Ping = Tool.make("Ping", {})
+      const Both = Toolkit.make(GetWeather, Ping)
+      const layer = Layer.merge(
+        provide(LMStudioLanguageModel.model(LLAMA)),
+        Both.toLayer({ GetWeather: () => Effect.succeed({ celsius: 21 }), Ping: () => Effect.void })
+      )
+      const sent = Effect.map(received(sim, "predict"), (frames) => {
+        const fields: ReadonlyArray<{ key: string; value: any }> = frames.at(-1)?.creationParameter.predictionConfigStack.layers
+          .flatMap((layer: { config: { fields: ReadonlyArray<unknown> } }) => layer.config.fields)
+        return {
+          choice: fields.find((f) => f.key === "llm.prediction.toolChoice")?.value,
+          tools: fields.find((f) => f.key === "llm.prediction.tools")?.value.tools.map((t: any) => t.function.name)
+        }
+      })
+      yield* LanguageModel.generateText({ prompt: "Hi", toolkit: Both }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(yield* sent, { choice: undefined, tools: ["GetWeather", "Ping"] })
+      const required = yield* LanguageModel.generateText({ prompt: "Hi", toolkit: Both, toolChoice: "required" }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(yield* sent, { choice: { type: "generic", mode: "required" }, tools: ["GetWeather", "Ping"] })
+      assert.strictEqual(required.toolCalls[0]?.name, "GetWeather")
+      const oneOf = yield* LanguageModel.generateText({
+        prompt: "Hi",
+        toolkit: Both,
+        toolChoice: { mode: "required", oneOf: ["Ping"] }
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(yield* sent, { choice: { type: "generic", mode: "required" }, tools: ["Ping"] })
+      // A tool without parameters is called with {}.
+      assert.deepStrictEqual(oneOf.toolCalls.map((call) => [call.name, call.params]), [["Ping", {}]])
+    }))
+
+  it.scopedLive("finish carries LM Studio's own stop reason and speed as metadata.lmstudio", () =>
+    Effect.gen(function*() {
+      const { provide } = yield* aiSimulator()
+      const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(
+        Effect.provide(provide(LMStudioLanguageModel.model(LLAMA, { config: { maxTokens: 3 } })))
+      )
+      const finish = response.content.find((part) => part.type === "finish")
+      assert.strictEqual(finish?.reason, "length")
+      assert.strictEqual(finish?.metadata.lmstudio?.stopReason, "maxPredictedTokensReached")
+      assert.isNumber(finish?.metadata.lmstudio?.tokensPerSecond)
+    }))
+
+  it.scopedLive("interrupting generateText cancels the prediction; a failed prediction is UnknownError with our cause", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* aiSimulator({ tokenMs: 5 })
+      const layer = yield* Layer.build(provide(LMStudioLanguageModel.model(LLAMA)))
+      yield* sim.faults.stallPredictionAfter(1)
+      const fiber = yield* Effect.fork(LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(layer)))
+      for (let i = 0; i < 400 && (yield* sim.activePredictions) === 0; i++) yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(fiber)
+      for (let i = 0; i < 400 && (yield* sim.activePredictions) > 0; i++) yield* Effect.sleep("5 millis")
+      assert.strictEqual(yield* sim.activePredictions, 0)
+      assert.isAbove((yield* received(sim, "predict")).length, 0)
+
+      yield* sim.faults.failPredictionAfter(2)
+      const error = yield* Effect.flip(
+        LanguageModel.streamText({ prompt: "Tell me a story" }).pipe(Stream.runDrain, Effect.provide(layer))
+      )
+      assert.instanceOf(error, AiError.UnknownError)
+      assert.strictEqual((error.cause as { _tag?: string })._tag, "PredictionFailedError")
+    }))
+
+  it.scopedLive("modelWithTokenizer: LanguageModel and Tokenizer on one instance", () =>
+    Effect.gen(function*() {
+      const { sim, provide } = yield* aiSimulator()
+      const [tokens, answer] = yield* Effect.all([
+        Effect.flatMap(Tokenizer.Tokenizer, (tokenizer) => tokenizer.tokenize("Hi")),
+        LanguageModel.generateText({ prompt: "Hi" })
+      ], { concurrency: "unbounded" }).pipe(
+        Effect.provide(provide(LMStudioLanguageModel.modelWithTokenizer(LLAMA, { unloadOnClose: true })))
+      )
+      assert.isAbove(tokens.length, 0)
+      assert.isAbove(answer.text.length, 0)
+      assert.deepStrictEqual(yield* sim.loaded, [])
+      assert.strictEqual((yield* received(sim, "getOrLoad")).length, 1)
+    }))
+})
+
+describe("LMStudioLanguageModel tool-call parts from a scripted server", () => {
+  const packet = (type: string, fields: Record<string, unknown> = {}) => ({ type, ...fields })
+
+  it.scopedLive("arguments before the name are held back; a failed call still ends its params; every start has an end", () =>
+    Effect.gen(function*() {
+      const server = yield* PredictServer.make({
+        _tag: "Answer",
+        fragments: ["done"],
+        stopReason: "toolCalls",
+        extra: [
+          // A model without eager name reporting: the name comes with the end.
+          packet("toolCallGenerationStart", { toolCallId: "a" }),
+          packet("toolCallGenerationArgumentFragmentGenerated", { content: "{\"city\":" }),
+          packet("toolCallGenerationArgumentFragmentGenerated", { content: "\"Oslo\"}" }),
+          packet("toolCallGenerationEnd", { toolCallRequest: { type: "function", id: "a", name: "GetWeather", arguments: { city: "Oslo" } } }),
+          // A call that does not parse.
+          packet("toolCallGenerationStart", { toolCallId: "b" }),
+          packet("toolCallGenerationNameReceived", { name: "GetWeather" }),
+          packet("toolCallGenerationArgumentFragmentGenerated", { content: "{oops" }),
+          packet("toolCallGenerationFailed", { error: { title: "bad JSON" }, rawContent: "{oops" }),
+          // A call whose end the client drops (no name): the stream's end closes it.
+          packet("toolCallGenerationStart", { toolCallId: "c" }),
+          packet("toolCallGenerationNameReceived", { name: "GetWeather" }),
+          packet("toolCallGenerationEnd", { toolCallRequest: { type: "function", name: "" } })
+        ]
+      }, 0)
+      const client = yield* LMStudioClient.make({ baseUrl: server.url })
+      const handle = yield* client.llm.model()
+      const parts = Chunk.toReadonlyArray(yield* LanguageModel.streamText({ prompt: "Weather?", toolkit: Tools }).pipe(
+        Stream.runCollect,
+        Effect.provide(Layer.merge(
+          Layer.provide(LMStudioLanguageModel.model(handle), Layer.succeed(LMStudioClient, client)),
+          handlers
+        ))
+      ))
+      const tool = parts.flatMap((part) =>
+        part.type.startsWith("tool-") && part.type !== "tool-result"
+          ? [`${part.type} ${"id" in part ? part.id : ""}${part.type === "tool-params-delta" ? ` ${part.delta}` : ""}`]
+          : []
+      )
+      assert.deepStrictEqual(tool, [
+        "tool-params-start a",
+        "tool-params-delta a {\"city\":",
+        "tool-params-delta a \"Oslo\"}",
+        "tool-params-end a",
+        "tool-call a",
+        "tool-params-start b",
+        "tool-params-delta b {oops",
+        "tool-params-end b",
+        "tool-params-start c",
+        "tool-params-end c"
+      ])
+      // Only the parsed call runs its handler (whenever it finishes).
+      assert.deepStrictEqual(parts.flatMap((part) => part.type === "tool-result" ? [part.id] : []), ["a"])
+      assert.strictEqual(parts.filter((part) => part.type === "finish").length, 1)
     }))
 })
 

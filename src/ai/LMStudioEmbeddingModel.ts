@@ -50,8 +50,8 @@ export interface Options {
 }
 
 /**
- * The model to embed with: a model key or the identifier of a loaded instance (got, or loaded, on
- * first use, and again if it is unloaded later) or a handle (used as is).
+ * The model to embed with: a model key (got or loaded on first use, and again if it is unloaded
+ * later), the identifier of a loaded instance, or a handle (that instance only).
  *
  * @since 0.2.0
  * @category models

@@ -16,6 +16,7 @@ import { IdGenerator } from "@effect/ai/IdGenerator"
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import * as Model from "@effect/ai/Model"
 import type * as Response from "@effect/ai/Response"
+import * as Tokenizer from "@effect/ai/Tokenizer"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -24,20 +25,38 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
 import type { LlmLoadConfig } from "../LoadConfig.js"
 import type { ModelOptions } from "../ModelNamespace.js"
-import type { PredictionResult, ToolCallRequest } from "../Prediction.js"
-import type { PredictionConfig } from "../PredictionConfig.js"
-import { toAiError } from "./internal/errors.js"
-import { makeHandleCache } from "./internal/handleCache.js"
+import type { StopReason } from "../Prediction.js"
+import { type PredictionConfig, validatePredictionConfig } from "../PredictionConfig.js"
+import { malformedInput, toAiError } from "./internal/errors.js"
+import { type HandleCache, makeHandleCache } from "./internal/handleCache.js"
 import { makeStreamMapper, metadataPart, resultParts } from "./internal/parts.js"
 import { promptToChat } from "./internal/prompt.js"
 import { requestConfig } from "./internal/request.js"
 import { annotateRequest, annotateResult } from "./internal/telemetry.js"
+import { tokenizerService } from "./internal/tokenizer.js"
 
 const MODULE = "LMStudioLanguageModel"
+
+declare module "@effect/ai/Response" {
+  /**
+   * What LM Studio adds to a `finish` part: its own stop reason (`eosFound`, `stopStringFound`,
+   * `maxPredictedTokensReached`, …) and speed.
+   *
+   * @since 0.2.0
+   */
+  export interface FinishPartMetadata {
+    readonly lmstudio?: {
+      readonly stopReason: StopReason
+      readonly tokensPerSecond?: number | undefined
+      readonly timeToFirstTokenSec?: number | undefined
+    } | undefined
+  }
+}
 
 /**
  * Prediction settings for the requests of an effect (see {@link withConfigOverride}); they
@@ -71,16 +90,14 @@ export interface Options {
 }
 
 /**
- * The model to answer with: a model key or the identifier of a loaded instance (got, or loaded,
- * on first use; if the instance is unloaded later, the next request gets or loads it again) or a handle (used as is; when its instance is gone,
- * requests fail with an `UnknownError` caused by `ModelNotFoundError`).
+ * The model to answer with: a model key (got or loaded on first use; if its instance is unloaded
+ * later, the next request loads it again), the identifier of a loaded instance, or a handle (that
+ * instance only: once it is gone, requests fail with an `UnknownError` caused by `ModelNotFoundError`).
  *
  * @since 0.2.0
  * @category models
  */
 export type ModelSource = string | LlmHandle
-
-type ToolCall = { readonly id: string; readonly request: ToolCallRequest }
 
 /**
  * The `LanguageModel` service for a model. Nothing is loaded until the first request; with
@@ -95,22 +112,35 @@ export const make = (
 ): Effect.Effect<LanguageModel.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache(source, client.llm, options)
+    return yield* makeService(client, yield* makeHandleCache(source, client.llm, options), source, options)
+  })
 
+const makeService = (
+  client: LMStudioClient.Service,
+  cache: HandleCache<LlmHandle>,
+  source: ModelSource,
+  options: Options
+): Effect.Effect<LanguageModel.Service> =>
+  Effect.gen(function*() {
     const prepare = (method: string, providerOptions: LanguageModel.ProviderOptions) =>
       Effect.gen(function*() {
-        const chat = yield* promptToChat(providerOptions.prompt, client.files, MODULE, method)
         const override = yield* Effect.serviceOption(Config)
         const base = Option.isSome(override) ? { ...options.config, ...override.value } : options.config
+        // The config and tools are checked before the prompt's images are uploaded.
+        const config = yield* requestConfig(base, providerOptions).pipe(
+          Effect.mapError((problem) => malformedInput(MODULE, method, problem)),
+          Effect.tap((config) => Effect.mapError(validatePredictionConfig(config), toAiError(MODULE, method)))
+        )
+        const chat = yield* promptToChat(providerOptions.prompt, client.files, MODULE, method)
         const predictionOptions = {
-          config: requestConfig(base, providerOptions),
+          config,
           ...(options.preset === undefined ? {} : { preset: options.preset }),
           ...(options.predictionInactivityTimeout === undefined
             ? {}
             : { predictionInactivityTimeout: options.predictionInactivityTimeout })
         }
         const prefix = yield* Effect.flatMap(IdGenerator, (ids) => ids.generateId())
-        annotateRequest(providerOptions.span, typeof source === "string" ? source : source.modelKey, predictionOptions.config)
+        annotateRequest(providerOptions.span, typeof source === "string" ? source : source.modelKey, config)
         return { chat, predictionOptions, prefix }
       })
 
@@ -118,24 +148,10 @@ export const make = (
       Effect.gen(function*() {
         const { chat, predictionOptions, prefix } = yield* prepare("generateText", providerOptions)
         const timestamp = new Date()
-        const { handle, result, toolCalls } = yield* cache.use((handle) =>
-          handle.respondStream(chat, predictionOptions).pipe(
-            Stream.runFold(
-              { result: undefined as PredictionResult | undefined, toolCalls: [] as Array<ToolCall> },
-              (acc, event) => {
-                if (event._tag === "ToolCallEnd") {
-                  acc.toolCalls.push({ id: event.request.id ?? `${prefix}-call-${event.callId}`, request: event.request })
-                } else if (event._tag === "Result") acc.result = event.result
-                return acc
-              }
-            ),
-            Effect.map((acc) => ({ handle, ...acc }))
-          )
+        const { handle, result } = yield* cache.use((handle) =>
+          Effect.map(handle.respond(chat, predictionOptions), (result) => ({ handle, result }))
         ).pipe(Effect.mapError(toAiError(MODULE, "generateText")))
-        if (result === undefined) {
-          return yield* Effect.dieMessage("LMStudioLanguageModel: a prediction stream ended without its result")
-        }
-        const { finish, parts } = resultParts(result, toolCalls, metadataPart(handle.modelKey, prefix, timestamp))
+        const { finish, parts } = resultParts(result, prefix, metadataPart(handle.modelKey, prefix, timestamp))
         annotateResult(providerOptions.span, prefix, handle.modelKey, finish)
         return parts
       })
@@ -158,7 +174,10 @@ export const make = (
           )
         )
         return Stream.mapError(parts, toAiError(MODULE, "streamText"))
-      }))
+      })).pipe(
+        // @effect/ai parents `generateText`'s work to its request span, but not a stream's: do it here.
+        Stream.provideService(Tracer.ParentSpan, providerOptions.span)
+      )
 
     return yield* LanguageModel.make({ generateText, streamText })
   })
@@ -186,6 +205,37 @@ export const model = (
   source: ModelSource,
   options?: Options
 ): Model.Model<"lmstudio", LanguageModel.LanguageModel, LMStudioClient> => Model.make("lmstudio", layer(source, options))
+
+/**
+ * The `LanguageModel` and a `Tokenizer` of the same model (one instance for both) as a layer.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWithTokenizer = (
+  source: ModelSource,
+  options: Options = {}
+): Layer.Layer<LanguageModel.LanguageModel | Tokenizer.Tokenizer, never, LMStudioClient> =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const client = yield* LMStudioClient
+    const cache = yield* makeHandleCache(source, client.llm, options)
+    const languageModel = yield* makeService(client, cache, source, options)
+    return Context.make(LanguageModel.LanguageModel, languageModel).pipe(
+      Context.add(Tokenizer.Tokenizer, tokenizerService(cache, client.files))
+    )
+  }))
+
+/**
+ * The model as an `@effect/ai` `Model` that provides `LanguageModel` and `Tokenizer`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const modelWithTokenizer = (
+  source: ModelSource,
+  options?: Options
+): Model.Model<"lmstudio", LanguageModel.LanguageModel | Tokenizer.Tokenizer, LMStudioClient> =>
+  Model.make("lmstudio", layerWithTokenizer(source, options))
 
 /**
  * Runs an effect with extra prediction settings for its requests (over the provider's `config`).

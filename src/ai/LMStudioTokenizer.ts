@@ -2,6 +2,10 @@
  * An `@effect/ai` `Tokenizer` backed by an LM Studio LLM: a prompt is formatted with the model's
  * prompt template (the exact text the model reads) and tokenized by the model's own tokenizer.
  *
+ * `truncate` (from `@effect/ai`) tokenizes each message on its own, so the template's per-prompt
+ * tokens (a start token, a default system preamble) count once per message: what it keeps is
+ * on the safe side of the limit. Images in a prompt are uploaded on each `tokenize`.
+ *
  * @since 0.2.0
  */
 import * as Model from "@effect/ai/Model"
@@ -13,11 +17,8 @@ import { LMStudioClient } from "../LMStudioClient.js"
 import type { LlmHandle } from "../Llm.js"
 import type { LlmLoadConfig } from "../LoadConfig.js"
 import type { ModelOptions } from "../ModelNamespace.js"
-import { toAiError } from "./internal/errors.js"
 import { makeHandleCache } from "./internal/handleCache.js"
-import { promptToChat } from "./internal/prompt.js"
-
-const MODULE = "LMStudioTokenizer"
+import { tokenizerService } from "./internal/tokenizer.js"
 
 /**
  * Options of the tokenizer.
@@ -44,17 +45,7 @@ export const make = (
 ): Effect.Effect<Tokenizer.Service, never, LMStudioClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = yield* LMStudioClient
-    const cache = yield* makeHandleCache(source, client.llm, options)
-    return Tokenizer.make({
-      tokenize: (prompt) =>
-        Effect.flatMap(promptToChat(prompt, client.files, MODULE, "tokenize"), (chat) =>
-          cache.use((handle) =>
-            Effect.flatMap(handle.applyPromptTemplate(chat), (text) => handle.tokenize(text))
-          ).pipe(
-            Effect.map((tokens) => [...tokens]),
-            Effect.mapError(toAiError(MODULE, "tokenize"))
-          ))
-    })
+    return tokenizerService(yield* makeHandleCache(source, client.llm, options), client.files)
   })
 
 /**

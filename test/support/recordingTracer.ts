@@ -6,6 +6,8 @@ import * as Tracer from "effect/Tracer"
 
 export interface RecordedSpan {
   readonly name: string
+  /** The name of the parent span, when the parent is one of ours (not an external span). */
+  readonly parent: string | undefined
   readonly attributes: Map<string, unknown>
   readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }>
   ended: boolean
@@ -16,7 +18,8 @@ export const recordingTracer = (): { readonly tracer: Tracer.Tracer; readonly sp
   const spans: Array<RecordedSpan> = []
   const tracer = Tracer.make({
     span: (name, parent, context, links, startTime, kind) => {
-      const recorded: RecordedSpan = { name, attributes: new Map(), events: [], ended: false }
+      const parentName = parent._tag === "Some" && parent.value._tag === "Span" ? parent.value.name : undefined
+      const recorded: RecordedSpan = { name, parent: parentName, attributes: new Map(), events: [], ended: false }
       spans.push(recorded)
       return {
         ...(Tracer.externalSpan({ spanId: String(spans.length), traceId: "t" }) as unknown as Tracer.Span),

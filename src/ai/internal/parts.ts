@@ -32,12 +32,25 @@ const usageOf = (stats: PredictionStats): typeof Response.Usage.Encoded => {
   }
 }
 
-/** The `finish` part of a result; a result with tool calls finishes with `tool-calls`. */
-export const finishPart = (result: PredictionResult<unknown>, sawToolCall: boolean): Response.FinishPartEncoded => ({
-  type: "finish",
-  reason: sawToolCall && result.stats.stopReason !== "userStopped" ? "tool-calls" : FINISH_REASONS[result.stats.stopReason],
-  usage: usageOf(result.stats)
-})
+/**
+ * The `finish` part of a result; a result with tool calls finishes with `tool-calls`. Its
+ * `metadata.lmstudio` keeps LM Studio's own stop reason and speed.
+ */
+export const finishPart = (result: PredictionResult<unknown>, sawToolCall: boolean): Response.FinishPartEncoded => {
+  const { stopReason, timeToFirstTokenSec, tokensPerSecond } = result.stats
+  return {
+    type: "finish",
+    reason: sawToolCall && stopReason !== "userStopped" ? "tool-calls" : FINISH_REASONS[stopReason],
+    usage: usageOf(result.stats),
+    metadata: {
+      lmstudio: {
+        stopReason,
+        ...(tokensPerSecond === undefined ? {} : { tokensPerSecond }),
+        ...(timeToFirstTokenSec === undefined ? {} : { timeToFirstTokenSec })
+      }
+    }
+  }
+}
 
 export const metadataPart = (modelId: string, id: string, timestamp: Date): Response.ResponseMetadataPartEncoded => ({
   type: "response-metadata",
@@ -56,16 +69,25 @@ const toolCallPart = (id: string, request: ToolCallRequest): Response.ToolCallPa
 
 type Segment = "text" | "reasoning"
 
+/** A tool call being generated: its part id, whether `tool-params-start` went out, deltas held back until then. */
+interface OpenCall {
+  readonly id: string
+  started: boolean
+  readonly pending: Array<string>
+}
+
 /**
  * A stateful mapper for one prediction stream. Part ids are `prefix` plus a counter (one
- * IdGenerator call per stream, not per part). A tool call's `tool-params-start` waits until its
- * name is known.
+ * IdGenerator call per stream, not per part). A tool call's parts are always `tool-params-start`
+ * (sent once its name is known; argument text that comes earlier is held back until then),
+ * `tool-params-delta`s, `tool-params-end`, then `tool-call`; a call that fails to parse, or that
+ * the stream ends without, still gets its `tool-params-end`.
  */
 export const makeStreamMapper = (prefix: string) => {
   let counter = 0
   const nextId = () => `${prefix}-${counter++}`
   let open: { readonly segment: Segment; readonly id: string } | undefined
-  const toolIds = new Map<number, string>()
+  const calls = new Map<number, OpenCall>()
   let sawToolCall = false
 
   const closeSegment = (out: Array<Response.StreamPartEncoded>) => {
@@ -82,6 +104,20 @@ export const makeStreamMapper = (prefix: string) => {
     }
     out.push({ type: segment === "text" ? "text-delta" : "reasoning-delta", id: open.id, delta: text })
   }
+  const startCall = (out: Array<Response.StreamPartEncoded>, call: OpenCall, name: string) => {
+    if (call.started) return
+    call.started = true
+    out.push({ type: "tool-params-start", id: call.id, name, providerExecuted: false })
+    for (const text of call.pending) out.push({ type: "tool-params-delta", id: call.id, delta: text })
+    call.pending.length = 0
+  }
+  /** Ends a call's params (if they started) and forgets it. */
+  const endCall = (out: Array<Response.StreamPartEncoded>, callId: number) => {
+    const call = calls.get(callId)
+    calls.delete(callId)
+    if (call?.started === true) out.push({ type: "tool-params-end", id: call.id })
+    return call
+  }
 
   return (event: PredictionEvent<unknown>): ReadonlyArray<Response.StreamPartEncoded> => {
     const out: Array<Response.StreamPartEncoded> = []
@@ -94,31 +130,35 @@ export const makeStreamMapper = (prefix: string) => {
         break
       case "ToolCallStart":
         closeSegment(out)
-        toolIds.set(event.callId, event.toolCallId ?? nextId())
+        calls.set(event.callId, { id: event.toolCallId ?? nextId(), started: false, pending: [] })
         break
       case "ToolCallName": {
-        const id = toolIds.get(event.callId)
-        if (id !== undefined) out.push({ type: "tool-params-start", id, name: event.name, providerExecuted: false })
+        const call = calls.get(event.callId)
+        if (call !== undefined) startCall(out, call, event.name)
         break
       }
       case "ToolCallArguments": {
-        const id = toolIds.get(event.callId)
-        if (id !== undefined) out.push({ type: "tool-params-delta", id, delta: event.content })
+        const call = calls.get(event.callId)
+        if (call === undefined) break
+        if (call.started) out.push({ type: "tool-params-delta", id: call.id, delta: event.content })
+        else call.pending.push(event.content)
         break
       }
       case "ToolCallEnd": {
-        const id = toolIds.get(event.callId) ?? nextId()
-        toolIds.delete(event.callId)
+        const known = calls.get(event.callId)
+        if (known !== undefined) startCall(out, known, event.request.name)
+        const id = endCall(out, event.callId)?.id ?? nextId()
         sawToolCall = true
-        out.push({ type: "tool-params-end", id }, toolCallPart(id, event.request))
+        out.push(toolCallPart(id, event.request))
         break
       }
       case "ToolCallFailed":
         // The model wrote a call that does not parse; the prediction goes on without it.
-        toolIds.delete(event.callId)
+        endCall(out, event.callId)
         break
       case "Result":
         closeSegment(out)
+        for (const callId of [...calls.keys()]) endCall(out, callId)
         out.push(finishPart(event.result, sawToolCall))
         break
       case "PromptProcessing":
@@ -130,18 +170,20 @@ export const makeStreamMapper = (prefix: string) => {
 
 /**
  * The parts of a finished prediction for `generateText`: reasoning, text (without the reasoning
- * section), the tool calls, metadata and `finish`.
+ * section), then the tool calls (a call without the model's own id gets `<prefix>-call-<n>`),
+ * metadata first and `finish` last. Text written after a call comes before it here; `streamText`
+ * keeps the order the model wrote.
  */
 export const resultParts = (
   result: PredictionResult<unknown>,
-  toolCalls: ReadonlyArray<{ readonly id: string; readonly request: ToolCallRequest }>,
+  prefix: string,
   metadata: Response.ResponseMetadataPartEncoded
 ): { readonly parts: Array<Response.PartEncoded>; readonly finish: Response.FinishPartEncoded } => {
   const parts: Array<Response.PartEncoded> = [metadata]
   if (result.reasoningContent !== "") parts.push({ type: "reasoning", text: result.reasoningContent })
   if (result.nonReasoningContent !== "") parts.push({ type: "text", text: result.nonReasoningContent })
-  for (const call of toolCalls) parts.push(toolCallPart(call.id, call.request))
-  const finish = finishPart(result, toolCalls.length > 0)
+  result.toolCalls.forEach((request, index) => parts.push(toolCallPart(request.id ?? `${prefix}-call-${index}`, request)))
+  const finish = finishPart(result, result.toolCalls.length > 0)
   parts.push(finish)
   return { parts, finish }
 }

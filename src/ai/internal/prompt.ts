@@ -2,8 +2,9 @@
  * An `@effect/ai` `Prompt` as our chat: system, user and assistant text; images in user messages
  * (uploaded with `client.files.prepareImage`); an assistant's tool calls become its message's
  * tool calls, and each tool result one `tool` message (the JSON of the result; a failure as
- * `{"error": …}`, as the official clients send it). What our chats cannot carry (non-image
- * files, files by URL, results of provider-executed tools) fails with `MalformedInput`, naming it.
+ * `{"error": …}`, as the official clients send it). Tools another provider ran itself (calls and
+ * results marked provider-executed) are left out. What our chats cannot carry (non-image files,
+ * files by URL) fails with `MalformedInput`, naming it.
  * The whole prompt is checked before the first image is uploaded.
  *
  * @internal
@@ -37,8 +38,8 @@ const image = (part: Prompt.FilePart, index: number): Checked<ImageInput> => {
     return { problem: `file part of media type "${part.mediaType}" is not supported: only images can be sent` }
   }
   const name = part.fileName ?? `image-${index}.${part.mediaType.slice("image/".length) || "png"}`
-  const data = part.data
-  if (data instanceof URL) {
+  const data = part.data instanceof URL && part.data.protocol === "data:" ? part.data.href : part.data
+  if (data instanceof URL || (typeof data === "string" && /^[a-z][a-z0-9+.-]*:\/\//i.test(data))) {
     return { problem: `image "${name}" is given by URL: LM Studio takes image bytes, so fetch it and pass them as data` }
   }
   return typeof data === "string" ? { name, base64: data.replace(DATA_URL, "") } : { name, data }
@@ -74,13 +75,15 @@ const assistant = (message: Prompt.AssistantMessage): Checked<ChatMessageInput> 
         // Reasoning stays out of the history, as chat applications keep it.
         break
       case "tool-call": {
+        // Calls another provider ran itself (and their results, below) have no place in LM Studio's history.
+        if (part.providerExecuted) break
         const call = toolCall(part)
         if (isProblem(call)) return call
         toolCalls.push(call)
         break
       }
       case "tool-result":
-        return { problem: `the assistant message has the result of a provider-executed tool ("${part.name}"), which LM Studio has no place for` }
+        break
       case "file":
         return { problem: "an assistant message has a file part: lmstudio-effect sends files only in user messages" }
     }
