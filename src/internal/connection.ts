@@ -84,7 +84,8 @@ export class ChannelState {
 
   constructor(
     readonly context: ErrorContext,
-    readonly mailbox: Mailbox.Mailbox<unknown, LMStudioError>,
+    /** The queue of the packets, `undefined` when a synchronous `reader` takes them. */
+    readonly mailbox: Mailbox.Mailbox<unknown, LMStudioError> | undefined,
     private readonly options: ChannelOptions | undefined
   ) {}
 
@@ -119,7 +120,7 @@ export class ChannelState {
       if (!this.ended) reader.packet(packet)
       return
     }
-    if (this.mailbox.unsafeOffer(packet)) this.offered++
+    if (this.mailbox?.unsafeOffer(packet) === true) this.offered++
   }
 
   private ended = false
@@ -128,14 +129,14 @@ export class ChannelState {
   end(exit: Exit.Exit<void, LMStudioError>): void {
     if (this.ended) return
     this.ended = true
-    this.mailbox.unsafeDone(exit)
+    this.mailbox?.unsafeDone(exit)
     this.options?.reader?.end(exit)
   }
 
   private coalesce(kind: string, packet: Record<string, unknown>): void {
     const previous = this.latest.get(kind)
     if (previous !== undefined) {
-      const queued = Option.getOrElse(this.mailbox.unsafeSize(), () => 0)
+      const queued = this.mailbox === undefined ? 0 : Option.getOrElse(this.mailbox.unsafeSize(), () => 0)
       // Taken packets leave the queue in order: the first `offered - queued` are gone.
       if (previous.index >= this.offered - queued) {
         // Still queued, and nobody downstream has seen it: it becomes the new packet in place.

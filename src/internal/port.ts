@@ -54,7 +54,10 @@ export interface PortOptions {
 
 /** A channel's inbound packets and a way to send packets on it. */
 export interface Channel {
-  /** Inbound packets in order; ends on `channelClose`, fails on `channelError` or disconnect. */
+  /**
+   * Inbound packets in order; ends on `channelClose`, fails on `channelError` or disconnect.
+   * Empty and already ended when the channel was opened with a synchronous `reader`.
+   */
   readonly packets: Mailbox.ReadonlyMailbox<unknown, LMStudioError>
   readonly send: (message: unknown) => Effect.Effect<void, ConnectionError>
   /** `false` once the server ended the channel or the connection dropped. */
@@ -263,10 +266,18 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
       })
     )
 
+  /** The `packets` of channels read synchronously: none, ever. */
+  const noPackets = yield* Mailbox.make<unknown, LMStudioError>()
+  yield* noPackets.end
+
   const openChannelUnscoped: Port["openChannelUnscoped"] = (endpoint, creationParameter, channelOptions) =>
     // Registration and the create frame happen in one synchronous step once connected, so an
     // interruption can never leave a channel half made.
-    Effect.flatMap(Effect.zip(connection, Mailbox.make<unknown, LMStudioError>()), ([conn, mailbox]) =>
+    Effect.flatMap(
+      channelOptions?.reader === undefined
+        ? Effect.zip(connection, Mailbox.make<unknown, LMStudioError>())
+        : Effect.map(connection, (conn): [Connection, Mailbox.Mailbox<unknown, LMStudioError> | undefined] => [conn, undefined]),
+      ([conn, mailbox]) =>
       Effect.suspend(() => {
         const channelId = conn.nextId++
         const state = new ChannelState({ endpoint, ...channelOptions?.context }, mailbox, channelOptions)
@@ -281,7 +292,7 @@ export const make = Effect.fnUntraced(function*(options: PortOptions) {
           return Effect.fail(error)
         }
         const channel: Channel & { readonly close: Effect.Effect<void> } = {
-          packets: mailbox,
+          packets: mailbox ?? noPackets,
           send: (message: unknown) => conn.send({ type: "channelSend", channelId, message }),
           isOpen: () => conn.channels.has(channelId),
           inject: (packet: unknown) => state.offer(packet),

@@ -27,6 +27,8 @@ export class Inbox implements ChannelReader {
   /** Nothing more is read: the terminal packet, an error or the channel's end came. */
   private closed = false
   private waiter: ((wake: Effect.Effect<void>) => void) | undefined = undefined
+  private channelEnded = false
+  private endWaiter: ((wake: Effect.Effect<void>) => void) | undefined = undefined
 
   constructor(private readonly reader: PredictionReader) {}
 
@@ -62,6 +64,10 @@ export class Inbox implements ChannelReader {
   }
 
   readonly end = (exit: Exit.Exit<void, LMStudioError>): void => {
+    this.channelEnded = true
+    const endWaiter = this.endWaiter
+    this.endWaiter = undefined
+    endWaiter?.(Effect.void)
     if (this.closed) return
     this.closed = true
     this.failure = Exit.isFailure(exit) ? Effect.failCause(exit.cause) : Effect.fail(this.reader.endedEarly())
@@ -74,6 +80,15 @@ export class Inbox implements ChannelReader {
     this.waiter = resume
     return Effect.sync(() => {
       this.waiter = undefined
+    })
+  })
+
+  /** Waits until the channel ends (closed by the server, failed, or the socket dropped). */
+  readonly awaitEnd: Effect.Effect<void> = Effect.async((resume) => {
+    if (this.channelEnded) return resume(Effect.void)
+    this.endWaiter = resume
+    return Effect.sync(() => {
+      this.endWaiter = undefined
     })
   })
 

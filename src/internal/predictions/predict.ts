@@ -123,14 +123,10 @@ const finish = (running: Running) =>
     if (watched !== undefined) running.inactivity.unwatch(watched)
     if (reader.terminal || !channel.isOpen()) return channel.close
     return Effect.ignore(channel.send(CANCEL)).pipe(
-      Effect.zipRight(Effect.ignore(Effect.timeout(drain(channel), CANCEL_WAIT))),
+      Effect.zipRight(Effect.ignore(Effect.timeout(running.inbox.awaitEnd, CANCEL_WAIT))),
       Effect.ensuring(channel.close)
     )
   })
-
-/** Reads and drops packets until the server ends the channel. */
-const drain = (channel: Open): Effect.Effect<void, LMStudioError> =>
-  Effect.flatMap(channel.packets.takeAll, ([, done]) => (done ? Effect.void : drain(channel)))
 
 /**
  * Runs a prediction for its result, feeding callbacks: a plain loop over the channel's packets.
