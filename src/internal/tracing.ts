@@ -34,6 +34,10 @@ export const withClientSpan = (
 export const annotate = (key: string, value: unknown): Effect.Effect<void> =>
   Effect.tracerWith((tracer) => tracer === builtInTracer ? Effect.void : Effect.annotateCurrentSpan(key, value))
 
+/** Sets attributes on the current span when spans are being collected (`attributes` is called only then). */
+export const annotateAll = (attributes: () => Record<string, unknown>): Effect.Effect<void> =>
+  Effect.tracerWith((tracer) => tracer === builtInTracer ? Effect.void : Effect.annotateCurrentSpan(attributes()))
+
 /**
  * `stream` in a client span that covers its whole run when a tracer collects spans. Without one,
  * the stream is given as is (one `unwrap` step): each extra Stream layer costs a channel in every

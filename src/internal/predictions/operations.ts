@@ -17,7 +17,7 @@ import type { HandleContext } from "../handleContext.js"
 import { refuseImagesWithoutVision } from "../inference/vision.js"
 import type { KVConfigStack } from "../protocol/kvConfig.js"
 import { predictionConfigToKVFields } from "../protocol/predictionConfigKV.js"
-import { annotate, streamWithClientSpan, withClientSpan } from "../tracing.js"
+import { annotateAll, streamWithClientSpan, withClientSpan } from "../tracing.js"
 import * as Validate from "../validate.js"
 import { type ChatHistoryData, promptHistory, toHistory } from "./history.js"
 import * as Predict from "./predict.js"
@@ -127,12 +127,12 @@ const prepare = (
 
 /** Token counts of a finished prediction, as span attributes. */
 const annotateStats = (result: PredictionResult) =>
-  Effect.all([
-    annotate("lmstudio.stop_reason", result.stats.stopReason),
-    annotate("lmstudio.prompt_tokens", result.stats.promptTokensCount),
-    annotate("lmstudio.predicted_tokens", result.stats.predictedTokensCount),
-    annotate("lmstudio.total_tokens", result.stats.totalTokensCount)
-  ], { discard: true })
+  annotateAll(() => ({
+    "lmstudio.stop_reason": result.stats.stopReason,
+    "lmstudio.prompt_tokens": result.stats.promptTokensCount,
+    "lmstudio.predicted_tokens": result.stats.predictedTokensCount,
+    "lmstudio.total_tokens": result.stats.totalTokensCount
+  }))
 
 const decodeFormatted = (result: unknown): Effect.Effect<string, ProtocolError> => {
   const formatted = typeof result === "object" && result !== null ? (result as { formatted?: unknown }).formatted : undefined
