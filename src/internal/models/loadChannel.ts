@@ -14,7 +14,6 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -43,10 +42,12 @@ const CANCEL = { type: "cancel" } as const
 export class LoadRun<Handle, Info> implements Watched {
   lastActivity = 0
   readonly limitMillis: number
-  /** The outcome, set once. */
-  readonly result: Deferred.Deferred<LoadEvent.Loaded<Handle>, LMStudioError> = Deferred.unsafeMake(FiberId.none)
   /** The outcome, once settled. */
   outcome: Exit.Exit<void, LMStudioError> | undefined = undefined
+  /** The outcome with its `Loaded` event, once settled. */
+  private result: Exit.Exit<LoadEvent.Loaded<Handle>, LMStudioError> | undefined = undefined
+  /** Fibers waiting for the outcome (a plain list: a Deferred costs ~0.4 KB, and most loads have one waiter). */
+  private waiters: Array<(exit: Exit.Exit<LoadEvent.Loaded<Handle>, LMStudioError>) => void> | undefined = undefined
   get settled(): boolean {
     return this.outcome !== undefined
   }
@@ -54,8 +55,9 @@ export class LoadRun<Handle, Info> implements Watched {
   serverLoaded: { readonly identifier: string; readonly instanceReference: string } | undefined = undefined
   lastProgress = -1
   readonly feeds = new Set<Feed<Event<Handle, Info>>>()
-  /** Completed when the channel ends (closed by the server, failed, or the socket dropped). */
-  readonly channelEnded: Deferred.Deferred<void> = Deferred.unsafeMake(FiberId.none)
+  /** The channel ended (closed by the server, failed, or the socket dropped). */
+  private channelEnded = false
+  private endWaiters: Array<() => void> | undefined = undefined
 
   constructor(
     readonly request: LoadRequest,
@@ -70,8 +72,46 @@ export class LoadRun<Handle, Info> implements Watched {
     if (this.outcome !== undefined) return
     const end = Exit.asVoid(exit)
     this.outcome = end
-    Deferred.unsafeDone(this.result, exit)
+    this.result = exit
+    const waiters = this.waiters
+    this.waiters = undefined
+    if (waiters !== undefined) for (const waiter of waiters) waiter(exit)
     for (const feed of this.feeds) feed.end(end)
+  }
+
+  /** Waits for the outcome. */
+  awaitResult(): Effect.Effect<LoadEvent.Loaded<Handle>, LMStudioError> {
+    return Effect.async((resume) => {
+      if (this.result !== undefined) return resume(this.result)
+      const waiters = (this.waiters ??= [])
+      waiters.push(resume)
+      return Effect.sync(() => {
+        const index = this.waiters?.indexOf(resume) ?? -1
+        if (index >= 0) this.waiters?.splice(index, 1)
+      })
+    })
+  }
+
+  /** The channel ended: wakes whoever waits for it (cleanup after a cancel). */
+  endChannel(): void {
+    this.channelEnded = true
+    const waiters = this.endWaiters
+    this.endWaiters = undefined
+    if (waiters !== undefined) for (const waiter of waiters) waiter()
+  }
+
+  /** Waits until the channel ends. */
+  awaitChannelEnd(): Effect.Effect<void> {
+    return Effect.async((resume) => {
+      if (this.channelEnded) return resume(Effect.void)
+      const done = () => resume(Effect.void)
+      const waiters = (this.endWaiters ??= [])
+      waiters.push(done)
+      return Effect.sync(() => {
+        const index = this.endWaiters?.indexOf(done) ?? -1
+        if (index >= 0) this.endWaiters?.splice(index, 1)
+      })
+    })
   }
 
   /** Adds a consumer; one that comes late starts from the latest progress. */
@@ -171,7 +211,7 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
 
   /** What the end of the channel means for a load that has not settled yet. */
   const channelEnd = (run: Run, exit: Exit.Exit<void, LMStudioError>): void => {
-    Deferred.unsafeDone(run.channelEnded, Exit.void)
+    run.endChannel()
     if (run.settled) return
     run.settle(
       Exit.isFailure(exit)
@@ -231,7 +271,7 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
       if (channel.isOpen()) yield* Effect.ignore(channel.send(CANCEL))
       const cleanUp = Effect.gen(function*() {
         // Packets are still read until the server ends the channel, so a late `success` is seen.
-        yield* Deferred.await(run.channelEnded).pipe(Effect.timeout(defaults.cancelGrace), Effect.ignore)
+        yield* run.awaitChannelEnd().pipe(Effect.timeout(defaults.cancelGrace), Effect.ignore)
         const loaded = run.serverLoaded
         if (loaded !== undefined) {
           yield* Effect.ignore(retryOnFreshConnection(options.unloadInstance(loaded.instanceReference, loaded.identifier)))
@@ -253,14 +293,14 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
     })
 
   const awaitLoaded: LoadRuns<Handle, Info>["awaitLoaded"] = (run, onProgress) => {
-    if (onProgress === undefined) return Deferred.await(run.result)
+    if (onProgress === undefined) return run.awaitResult()
     return Effect.suspend(() => {
       const feed = new Feed<Event<Handle, Info>>()
       run.subscribe(feed)
       return Effect.gen(function*() {
         while (true) {
           const items = yield* feed.take
-          if (items.length === 0) return yield* Deferred.await(run.result)
+          if (items.length === 0) return yield* run.awaitResult()
           for (const item of items) {
             if (typeof item === "number") yield* onProgress(item)
             else if (item._tag === "Loaded") return item
