@@ -92,10 +92,39 @@ export class Inbox implements ChannelReader {
     })
   })
 
+  /**
+   * Wakes the consumer once the event loop's current I/O phase is done, not after each socket
+   * read: when many predictions share a socket, a burst of one of them often spans two reads,
+   * and each wake-up costs the consumer a pull through its Stream.
+   */
   private wake(): void {
+    if (this.waiter === undefined || this.wakeQueued) return
+    this.wakeQueued = true
+    toWake.push(this)
+    if (toWake.length === 1) afterIo(wakeAll)
+  }
+
+  private wakeQueued = false
+
+  /** Wakes the consumer now, if it waits (see `wake`). */
+  wakeNow(): void {
+    this.wakeQueued = false
     const waiter = this.waiter
     if (waiter === undefined) return
     this.waiter = undefined
     waiter(Effect.void)
   }
 }
+
+/** Inboxes whose consumer is woken after the current I/O phase. */
+let toWake: Array<Inbox> = []
+
+const wakeAll = (): void => {
+  const inboxes = toWake
+  toWake = []
+  for (const inbox of inboxes) inbox.wakeNow()
+}
+
+const afterIo: (f: () => void) => void = typeof setImmediate === "function"
+  ? (f) => setImmediate(f)
+  : (f) => setTimeout(f, 0)
