@@ -53,10 +53,36 @@ export interface ReaderOptions {
   readonly redact: (text: string) => string
 }
 
+/**
+ * Text built from many small pieces, joined once when read: a `+=` per fragment keeps a chain of
+ * string nodes alive for the whole prediction (several per fragment), which the GC copies again
+ * and again while many predictions run.
+ */
+class Text {
+  private parts: Array<string> = []
+  add(piece: string): void {
+    this.parts.push(piece)
+  }
+  get value(): string {
+    if (this.parts.length > 1) this.parts = [this.parts.join("")]
+    return this.parts[0] ?? ""
+  }
+}
+
 export class PredictionReader {
-  content = ""
-  reasoningContent = ""
-  nonReasoningContent = ""
+  private readonly contentText = new Text()
+  private readonly reasoningText = new Text()
+  private readonly nonReasoningText = new Text()
+  /** The answer so far: every fragment's text. */
+  get content(): string {
+    return this.contentText.value
+  }
+  get reasoningContent(): string {
+    return this.reasoningText.value
+  }
+  get nonReasoningContent(): string {
+    return this.nonReasoningText.value
+  }
   /** The terminal `success` packet was read (whatever it said): nothing is left to cancel. */
   terminal = false
   /** The result, once `success` was read and it was a whole answer. */
@@ -129,10 +155,10 @@ export class PredictionReader {
     const content = f.content as string
     const reasoningType = (REASONING_TYPES.has(f.reasoningType as string) ? f.reasoningType : "none") as Prediction.ReasoningType
     const isStructural = f.isStructural === true
-    this.content += content
+    this.contentText.add(content)
     if (!isStructural) {
-      if (reasoningType === "none") this.nonReasoningContent += content
-      else if (reasoningType === "reasoning") this.reasoningContent += content
+      if (reasoningType === "none") this.nonReasoningText.add(content)
+      else if (reasoningType === "reasoning") this.reasoningText.add(content)
     }
     if (!this.options.emitsEvents) return NO_EVENTS
     return [{
