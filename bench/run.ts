@@ -289,17 +289,17 @@ const MISSED_REASONS: Record<string, string> = {
     "Promise.all, so 1.5× is out of reach for any client; see the profile below",
   effectAllCeiling: "forking 100 fibers per batch dominates both; the client's own work per call (socket write, " +
     "routing, decoding 3 instance infos, 3 handles) is the rest",
-  concurrentLoads: "each load is a channel, a reading fiber, a mailbox, a feed and a deferred; the profile is Effect's " +
-    "fiber runtime (≈ 33%) and GC (≈ 22%), not the client's code",
+  concurrentLoads: "per load, the caller's fiber, its channel and its handle (packets are read in the socket's " +
+    "listener: no fiber, mailbox or Deferred of its own); with 1,000 loads in flight, garbage collection is ≈ 35% of " +
+    "the profile",
   predictionFragments: "per-chunk Stream overhead when chunks are small",
   embed: "one RPC per text, 16 in flight by default",
-  firstFragment: "timed stage by stage: the server's first write (progress and the first fragment) leaves at " +
-    "once, but between sending channelCreate and the stream's first pull a prediction stream spends ~0.2–0.3 ms " +
-    "(validation, a scope, a watchdog fiber and timer, the Stream's channel layers) where the official client " +
-    "resolves a promise, so the whole burst is already in the socket when it is read; the first fragment now " +
-    "leaves before the rest of that burst is read (1.27 → 1.18 ms in a same-run before/after)",
-  concurrentPredictions: "50 predictions interleave, so each wakes per socket read for a few fragments and pays the " +
-    "Stream's per-chunk cost and its own setup (scope, watchdog fiber and timer) each time",
+  firstFragment: "the consumer's Stream.runFold sets up its own fiber, scope and channel executor before the " +
+    "request leaves; counted with op supervision, about 110 Effect ops from the call to channelCreate and 25 from the " +
+    "first frame to the first fragment, so the rest is the loopback round trip and scheduling on the shared machine",
+  concurrentPredictions: "the consumer's Stream is the bound: 50 concurrent respond (no Stream) cost 0.6–0.8 ms of CPU " +
+    "per 200-token prediction against 1.35–1.5 ms through respondStream and Stream.runFold; every wake-up is a pull " +
+    "through the Stream's channel executor, and a bare Stream.runFold over three chunks is itself ~770 Effect ops",
   heapGrowth: "a one-time step, not retention per operation: lmstudio-effect's growth was 0.62–0.64 MB after " +
     "10,000 operations and 0.66–0.86 MB after 30,000 (same warm-up), so it does not grow with the operations",
   loadUnload: "unload addresses the instance by reference: a getModelInfo lookup, then unloadModel, so a cycle " +
@@ -313,7 +313,7 @@ const MISSED_REASONS: Record<string, string> = {
   memory: "Effect's own modules (compare 7c: growth per operation)"
 }
 
-/** What the CPU profiles of issue 15 showed (taken at load averages 7–20; shares of the samples). */
+/** What the CPU profiles and op counts of issue 15 and its follow-up showed (shares of the samples; load averages 1–20). */
 const PROFILE_NOTES: ReadonlyArray<string> = [
   "- **8c, the `Effect.all` ceiling** (batches of 100 over a bare `Effect.async`): garbage collection ≈ 17% of the " +
     "samples, then Effect's fiber runtime: forking each of the 100 fibers (`unsafeForkUnstarted`, `FiberRefs.forkAs`), " +
@@ -328,9 +328,18 @@ const PROFILE_NOTES: ReadonlyArray<string> = [
     "on first use, and infos decode through a fast path compiled from the same Schema (≈ 5 µs).",
   "- **10, streamed prediction**: 6 µs of CPU per fragment for lmstudio-effect against 17 µs for `@lmstudio/sdk`; the " +
     "largest single self time is `JSON.parse` of the frames (≈ 8%).",
-  "- **5, 1,000 concurrent loads**: garbage collection ≈ 22%, Effect's fiber runtime ≈ 33% (a reading fiber, mailbox, " +
-    "feed and deferred per load), Schema decoding of the info packets 3% (before the fast path). Reading load packets " +
-    "synchronously in the socket listener (no fiber per load) is the structural fix left open.",
+  "- **5, 1,000 concurrent loads**: packets are read synchronously in the socket's listener (a channel's `reader`), " +
+    "not by a fiber and a mailbox per load, and a load waits on plain waiter lists instead of two Deferreds (~0.4 KB " +
+    "each). Counted per load with a Supervisor (op supervision), 100 at once: 130 → 93 Effect ops, 2 → 1 fibers (the " +
+    "caller's own), 4.1 → 2 suspensions. Garbage collection is ≈ 35% of the samples with 1,000 loads in flight; the " +
+    "rest is spread over ws framing, `JSON.parse` and Effect's run loop.",
+  "- **11, 12, streamed predictions**: a prediction stream is one channel loop with one finaliser (no Scope, no " +
+    "`unwrapScoped` layers), its inactivity timeout is kept by the namespace's sweeper (no watchdog fiber), and its " +
+    "packets are read as they arrive into an inbox that wakes the consumer once per I/O phase. Counted per " +
+    "1-token prediction: `respond` 137 → 66 Effect ops, 1 → 0 fibers, 5 → 1.9 suspensions; `respondStream` under " +
+    "`Stream.runFold` 858 → 707 ops, 2 → 1 fibers; 50 concurrent 200-token streams 1,028 → 752 ops and 15.5 → 8.6 " +
+    "suspensions per prediction. A bare `Stream.runFold` over three chunks (`Stream.fromChunks`) is 771 ops and a " +
+    "fiber: what is left is the consumer's Stream machinery.",
   "- **7d, import after `effect`**: Node's ES-module loader (resolve, compile, link of ~60 modules of ours and " +
     "@effect/platform's Socket modules) is most of it; module-level work of ours ≈ 30 ms (decoders now compile on " +
     "first use)."
