@@ -1,8 +1,8 @@
 /**
  * The inbound side of one prediction channel: packets are read as they arrive, in the socket's
  * listener, into the events the consumer has not taken yet. The consumer's fiber wakes only when
- * there is something for it (events, the end, or an error): no queue of raw packets, no fiber
- * hop per socket read beyond its own wake-up.
+ * there is something for it (events, the end, or an error), at most once per turn of the event
+ * loop's I/O phase: no queue of raw packets, no wake-up per socket read.
  *
  * The terminal `success` packet is not read here but handed to the consumer, which reads it in
  * its own fiber: building the result decodes it (and, for structured output, the caller's

@@ -1,6 +1,7 @@
 /**
- * One prediction channel (`predict`), run either as a plain loop over its packets (the Effect
- * variants, with optional callbacks) or as a Stream of `PredictionEvent`s.
+ * One prediction channel (`predict`), run either as a plain loop over its events (the Effect
+ * variants, with optional callbacks) or as a Stream of `PredictionEvent`s. Packets are read as
+ * they arrive, in the socket's listener (see `Inbox`).
  *
  * Whatever stops a prediction before the server finished it (the caller's fiber interrupted, a
  * Stream consumer that stops early, the inactivity timeout, a malformed packet) sends `cancel`
@@ -129,7 +130,8 @@ const finish = (running: Running) =>
   })
 
 /**
- * Runs a prediction for its result, feeding callbacks: a plain loop over the channel's packets.
+ * Runs a prediction for its result, feeding callbacks: a plain loop over the inbox's events
+ * (without callbacks, it wakes once: for the result).
  */
 export const run = (
   context: HandleContext<LlmInstanceInfo>,
