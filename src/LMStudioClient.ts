@@ -221,6 +221,7 @@ export const make: (options?: Options) => Effect.Effect<Service, LMStudioError, 
   // still own loaded instances, unload those instead of leaving them behind.
   yield* Effect.addFinalizer(() =>
     Effect.all([llm.releaseAllOwned, embedding.releaseAllOwned], { concurrency: 2, discard: true }).pipe(
+      Effect.interruptible, // a finalizer is uninterruptible: let the timeout stop it
       Effect.timeout(CLOSE_GRACE),
       Effect.ignore
     )

@@ -20,6 +20,7 @@ import { LMStudioClient } from "../src/index.js"
 import * as Credentials from "../src/internal/credentials.js"
 import * as Port from "../src/internal/port.js"
 import { openChannel } from "./support/channel.js"
+import { INSTANCE as PREDICT_INSTANCE } from "./support/predictServer.js"
 import { acceptAll, listen, type Peer } from "./support/scriptedServer.js"
 
 const TOKEN = "sk-lm-AbCd1234:0123456789abcdefGHIJ"
@@ -137,6 +138,41 @@ describe("deeply nested frames (20,000 levels) never crash the process", () => {
       assert.strictEqual(error._tag, "ProtocolError")
       assert.include(error.message, "listLoaded")
       assert.isBelow(error.message.length, 1_000)
+    }))
+})
+
+describe("values that cannot become strings ({\"toString\": null}) never crash or hang", () => {
+  const POISON = `{"toString":null,"valueOf":null}`
+  type Channel = { type: "channelCreate"; channelId: number; endpoint: string }
+  const isChannel = (frame: unknown): frame is Channel =>
+    typeof frame === "object" && frame !== null && (frame as { type?: unknown }).type === "channelCreate"
+
+  it.scopedLive("as an rpc result and a load packet's type: ProtocolErrors; as a prediction packet's type: ignored, and a server that never ends the cancelled channel delays nobody past the cancel wait", () =>
+    Effect.gen(function*() {
+      const server = yield* listen(acceptAll((peer, frame) => {
+        if (isRpc(frame)) {
+          if (frame.endpoint === "getModelInfo") {
+            peer.send({ type: "rpcResult", callId: frame.callId, result: { ...PREDICT_INSTANCE } })
+          } else peer.sendRaw(`{"type":"rpcResult","callId":${frame.callId},"result":[${POISON}]}`)
+        } else if (isChannel(frame)) {
+          peer.sendRaw(`{"type":"channelSend","channelId":${frame.channelId},"message":{"type":${POISON}}}`)
+        }
+      }))
+      const client = yield* LMStudioClient.make({ baseUrl: server.url })
+      const typedFailure = <A, E>(effect: Effect.Effect<A, E>) =>
+        Effect.map(Effect.exit(effect.pipe(Effect.timeout("5 seconds"))), (exit) => {
+          assert.isTrue(Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause)), "a typed failure, no defect")
+          return Exit.isFailure(exit) ? Option.getOrThrow(Cause.failureOption(exit.cause)) : undefined
+        })
+      const listed = yield* typedFailure(client.llm.listLoaded())
+      assert.strictEqual((listed as { _tag?: string })._tag, "ProtocolError")
+      const loaded = yield* typedFailure(client.llm.loadNewInstance("qwen2.5-0.5b-instruct"))
+      assert.strictEqual((loaded as { _tag?: string })._tag, "ProtocolError")
+      // The prediction ignores the packet of no known type and times out; the server never
+      // answers the cancel, and the wait for it is bounded (2 s), though it runs in a finalizer.
+      const model = yield* client.llm.model()
+      const answered = yield* typedFailure(model.respond("Hi", { predictionInactivityTimeout: "200 millis" }))
+      assert.strictEqual((answered as { _tag?: string })._tag, "PredictionTimeoutError")
     }))
 })
 

@@ -11,6 +11,10 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as Clock from "effect/Clock"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { LLAMA, loadedIds, QWEN, sent, settle, setup } from "./support/harness.js"
 
 /** Fails (instead of hanging) when `effect` does not finish within `limit`. */
@@ -150,4 +154,21 @@ describe("a shared get-or-load belongs to all its waiters", () => {
       assert.strictEqual((yield* sent(sim, "channelCreate")).length, 1, "one getOrLoad, never cancelled")
       assert.strictEqual((yield* sent(sim, "channelSend")).length, 0)
     }), 20_000)
+})
+
+describe("a server that never answers an unload", () => {
+  it.scoped("closing the scope that owns an instance gives up after 5 s (finalizers are uninterruptible: the timeout still ends it)", () =>
+    Effect.gen(function*() {
+      const { client, sim } = yield* setup({ loadMs: 0 })
+      const scope = yield* Scope.make()
+      yield* Scope.extend(client.llm.loadNewInstanceScoped(LLAMA), scope)
+      yield* sim.faults.hang("unloadModel")
+      yield* sim.faults.hang("getModelInfo")
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("4900 millis")
+      assert.isTrue(Option.isNone(yield* Fiber.poll(closing)), "still waiting for the server at 4.9 s")
+      yield* TestClock.adjust("200 millis")
+      const done = yield* Fiber.await(closing).pipe(Effect.timeoutOption("2 seconds"), Effect.provide(Layer.setClock(Clock.make())))
+      assert.isTrue(Option.isSome(done), "the scope closed once the release timeout passed")
+    }))
 })

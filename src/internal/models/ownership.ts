@@ -42,6 +42,9 @@ export const make = (
   const unload = (instanceReference: string, identifier: string) =>
     unloadInstance(instanceReference, identifier).pipe(
       retryOnFreshConnection,
+      // Runs in finalizers, which are uninterruptible: without this the timeout could not stop
+      // an unload the server never answers.
+      Effect.interruptible,
       Effect.timeout(releaseTimeout),
       Effect.ignore
     )

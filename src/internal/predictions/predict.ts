@@ -124,7 +124,8 @@ const finish = (running: Running) =>
     if (watched !== undefined) running.inactivity.unwatch(watched)
     if (reader.terminal || !channel.isOpen()) return channel.close
     return Effect.ignore(channel.send(CANCEL)).pipe(
-      Effect.zipRight(Effect.ignore(Effect.timeout(running.inbox.awaitEnd, CANCEL_WAIT))),
+      // Finalizers are uninterruptible: the wait must be interruptible for its timeout to end it.
+      Effect.zipRight(Effect.ignore(Effect.timeout(Effect.interruptible(running.inbox.awaitEnd), CANCEL_WAIT))),
       Effect.ensuring(channel.close)
     )
   })
