@@ -14,7 +14,10 @@ import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import * as Clock from "effect/Clock"
+import * as Layer from "effect/Layer"
 import { Chat, LMStudioClient, Prediction } from "../src/index.js"
 import { FileHandle } from "../src/FileHandle.js"
 import * as PredictServer from "./support/predictServer.js"
@@ -408,6 +411,9 @@ describe("cancellation leaves nothing generating", () => {
     }))
 })
 
+/** Real time, for waiting inside a TestClock test. */
+const liveClock = Layer.setClock(Clock.make())
+
 describe("timeouts and failures", () => {
   it.scoped("no packet for predictionInactivityTimeout (TestClock): cancelled, PredictionTimeoutError with the partial text", () =>
     Effect.gen(function*() {
@@ -425,6 +431,23 @@ describe("timeouts and failures", () => {
       }
       assert.isTrue(server.predictions[0]?.cancelled)
       assert.isFalse(server.busy())
+    }))
+
+  it.scoped("a shorter timeout that starts while the sweeper is about to sleep is not missed (TestClock)", () =>
+    Effect.gen(function*() {
+      const { model, server } = yield* setup({ _tag: "Stall" })
+      const long = yield* Effect.fork(model.respond("a", { predictionInactivityTimeout: "20 seconds" }))
+      // One yield: the short prediction starts watching while the sweeper is between its look
+      // (next check in 20 s) and its wait.
+      const short = yield* Effect.fork(
+        Effect.zipRight(Effect.yieldNow(), Effect.flip(model.respond("b", { predictionInactivityTimeout: "1 second" })))
+      )
+      yield* until(() => server.predictions.length === 2)
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(short).pipe(Effect.timeoutOption("2 seconds"), Effect.provide(liveClock))
+      assert.isTrue(Option.isSome(error), "the 1 s timeout fired at 1 s, not at the 20 s one's deadline")
+      assert.strictEqual(Option.getOrThrow(error)._tag, "PredictionTimeoutError")
+      yield* Fiber.interrupt(long)
     }))
 
   it.scoped("the client-wide default applies when the call gives none (5 minutes)", () =>

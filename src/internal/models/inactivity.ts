@@ -36,8 +36,17 @@ export const make = (scope: Scope.Scope): Effect.Effect<Inactivity> =>
     let nextCheck = Infinity
     /** Wakes the sweeper early (set while it waits). */
     let wake: (() => void) | undefined
+    /**
+     * An earlier deadline came while the sweeper was between its look and its wait (its race's
+     * fibers start on the scheduler, later): the wait must not start.
+     */
+    let wakeRequested = false
 
     const waitForWake = Effect.async<void>((resume) => {
+      if (wakeRequested) {
+        wakeRequested = false
+        return resume(Effect.void)
+      }
       wake = () => {
         wake = undefined
         resume(Effect.void)
@@ -49,6 +58,7 @@ export const make = (scope: Scope.Scope): Effect.Effect<Inactivity> =>
 
     const sweep = Effect.gen(function*() {
       while (true) {
+        wakeRequested = false
         const now = clock.unsafeCurrentTimeMillis()
         let next = Infinity
         for (const load of watched) {
@@ -73,7 +83,8 @@ export const make = (scope: Scope.Scope): Effect.Effect<Inactivity> =>
         watched.add(load)
         if (load.lastActivity + load.limitMillis < nextCheck) {
           nextCheck = load.lastActivity + load.limitMillis
-          wake?.()
+          if (wake === undefined) wakeRequested = true
+          else wake()
         }
       },
       unwatch: (load) => {
