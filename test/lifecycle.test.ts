@@ -10,8 +10,10 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Option from "effect/Option"
+import * as Chunk from "effect/Chunk"
+import * as Scheduler from "effect/Scheduler"
 import { LMStudioClient } from "../src/index.js"
-import { defaultCatalog } from "../src/testing/index.js"
+import { defaultCatalog, LMStudioSimulator } from "../src/testing/index.js"
 import { LLAMA, loadedIds, NOMIC, QWEN, sent, settle, setup } from "./support/harness.js"
 import { acceptAll, listen, type Peer } from "./support/scriptedServer.js"
 
@@ -334,3 +336,25 @@ describe("idle TTL (TestClock)", () => {
     }))
 })
 
+
+describe("a fiber that yields while a load's channel opens", () => {
+  it.scopedLive("packets that arrive before the load's run exists are replayed, not dropped (model and modelStream)", () =>
+    Effect.gen(function*() {
+      const sim = yield* LMStudioSimulator.make({ loadMs: 20, progressSteps: 5 })
+      const client = yield* LMStudioClient.make({ baseUrl: sim.url, loadInactivityTimeout: "3 seconds" })
+      yield* sim.preload(LLAMA)
+      yield* client.llm.model(LLAMA) // connected
+      // A scheduler that yields every few operations, so the fiber yields somewhere between
+      // sending the create frame and getting its channel (where depends on the count).
+      const yielding = <A, E>(effect: Effect.Effect<A, E>, ops: number) =>
+        effect.pipe(Effect.withMaxOpsBeforeYield(ops), Effect.withScheduler(Scheduler.timer(0)), Effect.timeoutOption("2 seconds"))
+      for (let ops = 10; ops <= 24; ops++) {
+        const model = yield* yielding(client.llm.model(LLAMA), ops)
+        assert.isTrue(Option.isSome(model), `model() with a yield every ${ops} operations`)
+        const events = yield* yielding(Stream.runCollect(client.llm.modelStream(LLAMA)), ops)
+        assert.isTrue(Option.isSome(events), `modelStream with a yield every ${ops} operations`)
+        assert.strictEqual(Chunk.last(Option.getOrThrow(events)).pipe(Option.map((e) => e._tag), Option.getOrUndefined), "Loaded")
+      }
+      assert.deepStrictEqual((yield* sim.loaded).map((info) => info.modelKey), [LLAMA], "still loaded: nothing was unloaded")
+    }))
+})

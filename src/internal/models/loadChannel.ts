@@ -116,7 +116,11 @@ export class LoadRun<Handle, Info> implements Watched {
 
   /** Adds a consumer; one that comes late starts from the latest progress. */
   subscribe(feed: Feed<Event<Handle, Info>>): void {
-    if (this.outcome !== undefined) return feed.end(this.outcome)
+    if (this.result !== undefined) {
+      // A consumer that comes after the end still gets the handle.
+      if (Exit.isSuccess(this.result)) feed.event(this.result.value)
+      return feed.end(Exit.asVoid(this.result))
+    }
     if (this.lastProgress >= 0) feed.progress(this.lastProgress)
     this.feeds.add(feed)
   }
@@ -222,8 +226,11 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
 
   const start = (request: LoadRequest): Effect.Effect<Run, LMStudioError> =>
     Effect.suspend(() => {
-      // Packets can only arrive once the channel is open, in a later turn of the event loop.
+      // Packets (and the channel's end) that arrive before the run exists — the fiber may yield
+      // between sending the create frame and getting the channel — wait here, then are replayed.
       let opened: Run | undefined = undefined
+      let early: Array<unknown> | undefined = undefined
+      let earlyEnd: Exit.Exit<void, LMStudioError> | undefined = undefined
       return Effect.map(
         port.openChannelUnscoped(request.endpoint, request.creationParameter, {
           context: {
@@ -236,12 +243,13 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
           packetTypes: loadPacketTypes,
           reader: {
             packet: (raw) => {
-              if (opened === undefined) return
+              if (opened === undefined) return void (early ??= []).push(raw)
               opened.lastActivity = clock.unsafeCurrentTimeMillis()
               read(opened, raw)
             },
             end: (exit) => {
-              if (opened !== undefined) channelEnd(opened, exit)
+              if (opened === undefined) earlyEnd = exit
+              else channelEnd(opened, exit)
             }
           }
         }),
@@ -252,6 +260,9 @@ export const makeLoadRuns = <Info, InstanceInfo extends InstanceInfoBase, Config
             )))
           opened = run
           inactivity.watch(run)
+          if (early !== undefined) for (const raw of early) read(run, raw)
+          if (earlyEnd !== undefined) channelEnd(run, earlyEnd)
+          early = earlyEnd = undefined
           return run
         }
       )
