@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import { Chat, LMStudioClient, Prediction } from "../src/index.js"
 import { FileHandle } from "../src/FileHandle.js"
 import * as PredictServer from "./support/predictServer.js"
+import { acceptAll, listen } from "./support/scriptedServer.js"
 import { recordingTracer } from "./support/recordingTracer.js"
 
 const answer = (fragments: ReadonlyArray<string | Record<string, unknown>>, extra?: Partial<PredictServer.Behaviour>) =>
@@ -413,6 +414,41 @@ describe("cancellation leaves nothing generating", () => {
 
 /** Real time, for waiting inside a TestClock test. */
 const liveClock = Layer.setClock(Clock.make())
+
+describe("a consumer that stops after the prediction finished", () => {
+  it.scopedLive("success arrived but the channel is not closed yet: no cancel, no wait for the close", () =>
+    Effect.gen(function*() {
+      const stats = { stopReason: "eosFound", promptTokensCount: 1, predictedTokensCount: 3, totalTokensCount: 4 }
+      const cancels: Array<number> = []
+      const server = yield* listen(acceptAll((peer, raw) => {
+        const frame = raw as { type?: string; callId?: number; channelId?: number; message?: { type?: string } }
+        if (frame.type === "rpcCall") peer.send({ type: "rpcResult", callId: frame.callId, result: PredictServer.INSTANCE })
+        if (frame.type === "channelSend" && frame.message?.type === "cancel") cancels.push(frame.channelId!)
+        if (frame.type !== "channelCreate") return
+        const channelId = frame.channelId
+        for (const content of ["a", "b", "c"]) {
+          peer.send({
+            type: "channelSend",
+            channelId,
+            message: { type: "fragment", fragment: { content, tokensCount: 1, containsDrafted: false, reasoningType: "none", isStructural: false } }
+          })
+        }
+        peer.send({
+          type: "channelSend",
+          channelId,
+          message: { type: "success", stats, modelInfo: PredictServer.INSTANCE, loadModelConfig: { fields: [] }, predictionConfig: { fields: [] } }
+        })
+        // The close comes much later: a client that waited for it would be held up.
+        setTimeout(() => peer.send({ type: "channelClose", channelId }), 3_000)
+      }))
+      const client = yield* LMStudioClient.make({ baseUrl: server.url })
+      const model = yield* client.llm.model()
+      const taken = yield* Stream.runCollect(Stream.take(model.respondStream("x"), 1)).pipe(Effect.timeoutOption("1 second"))
+      assert.isTrue(Option.isSome(taken), "returned without waiting for the channel's close")
+      yield* Effect.sleep("50 millis")
+      assert.deepStrictEqual(cancels, [])
+    }))
+})
 
 describe("timeouts and failures", () => {
   it.scoped("no packet for predictionInactivityTimeout (TestClock): cancelled, PredictionTimeoutError with the partial text", () =>

@@ -122,7 +122,8 @@ const finish = (running: Running) =>
   Effect.suspend(() => {
     const { channel, reader, watched } = running
     if (watched !== undefined) running.inactivity.unwatch(watched)
-    if (reader.terminal || !channel.isOpen()) return channel.close
+    // Finished if the terminal packet arrived, even if the consumer stopped before reading it.
+    if (reader.terminal || running.inbox.terminal !== undefined || !channel.isOpen()) return channel.close
     return Effect.ignore(channel.send(CANCEL)).pipe(
       // Finalizers are uninterruptible: the wait must be interruptible for its timeout to end it.
       Effect.zipRight(Effect.ignore(Effect.timeout(Effect.interruptible(running.inbox.awaitEnd), CANCEL_WAIT))),
