@@ -40,7 +40,8 @@ export interface PredictionOptions {
   readonly preset?: string | undefined
   /**
    * Cancel and fail with `PredictionTimeoutError` when no progress or token arrives for this long.
-   * Default: the client's (5 minutes); `Duration.infinity` waits forever.
+   * Default: the client's (5 minutes); `Duration.infinity` waits forever. Measured on the `Clock`
+   * the client was made with (in tests, make the client where `TestClock` is provided).
    */
   readonly predictionInactivityTimeout?: Duration.DurationInput | undefined
 }
