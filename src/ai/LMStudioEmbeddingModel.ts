@@ -15,6 +15,7 @@ import * as EmbeddingModel from "@effect/ai/EmbeddingModel"
 import * as Model from "@effect/ai/Model"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { EmbeddingHandle } from "../Embedding.js"
@@ -73,14 +74,18 @@ export const make = (
     const client = yield* LMStudioClient
     const cache = yield* makeHandleCache(source, client.embedding, options)
     const embedOptions = options.concurrency === undefined ? {} : { concurrency: options.concurrency }
+    const toError = toAiError("LMStudioEmbeddingModel", "embedMany")
     const checked = yield* Effect.either(checkEmbeddingOptions(options))
+    if (Either.isLeft(checked)) {
+      const error = toError(checked.left)
+      return yield* EmbeddingModel.make({ embedMany: () => Effect.fail(error) })
+    }
     const embedMany = (texts: ReadonlyArray<string>) =>
-      Effect.zipRight(checked, cache.use((handle) => handle.embed(texts, embedOptions))).pipe(
+      cache.use((handle) => handle.embed(texts, embedOptions)).pipe(
         Effect.map((vectors) => vectors.map((vector, index) => ({ index, embeddings: [...vector] }))),
-        Effect.mapError(toAiError("LMStudioEmbeddingModel", "embedMany"))
+        Effect.mapError(toError)
       )
     const maxBatchSize = options.maxBatchSize === undefined ? {} : { maxBatchSize: options.maxBatchSize }
-    if (checked._tag === "Left") return yield* EmbeddingModel.make({ embedMany })
     if (options.window !== undefined) {
       return yield* EmbeddingModel.makeDataLoader({ embedMany, window: options.window, ...maxBatchSize })
     }

@@ -35,7 +35,7 @@ import { type PredictionConfig, validatePredictionConfig } from "../PredictionCo
 import { malformedInput, toAiError } from "./internal/errors.js"
 import { type HandleCache, makeHandleCache } from "./internal/handleCache.js"
 import { makeStreamMapper, metadataPart, resultParts } from "./internal/parts.js"
-import { promptToChat } from "./internal/prompt.js"
+import { hasFiles, promptToChat } from "./internal/prompt.js"
 import { requestConfig } from "./internal/request.js"
 import { annotateRequest, annotateResult } from "./internal/telemetry.js"
 import { tokenizerService } from "./internal/tokenizer.js"
@@ -126,11 +126,15 @@ const makeService = (
       Effect.gen(function*() {
         const override = yield* Effect.serviceOption(Config)
         const base = Option.isSome(override) ? { ...options.config, ...override.value } : options.config
-        // The config and tools are checked before the prompt's images are uploaded.
-        const config = yield* requestConfig(base, providerOptions).pipe(
-          Effect.mapError((problem) => malformedInput(MODULE, method, problem)),
-          Effect.tap((config) => Effect.mapError(validatePredictionConfig(config), toAiError(MODULE, method)))
+        const config = yield* Effect.mapError(
+          requestConfig(base, providerOptions),
+          (problem) => malformedInput(MODULE, method, problem)
         )
+        // `respond` checks the config before any I/O of its own; a prompt with files uploads
+        // them first, so then the config is checked here, before the uploads.
+        if (hasFiles(providerOptions.prompt)) {
+          yield* Effect.mapError(validatePredictionConfig(config), toAiError(MODULE, method))
+        }
         const chat = yield* promptToChat(providerOptions.prompt, client.files, MODULE, method)
         const predictionOptions = {
           config,

@@ -132,6 +132,10 @@ const drafts = (prompt: Prompt.Prompt): Checked<Array<Draft>> => {
   return out
 }
 
+/** Whether a user message of the prompt has a file part (which `promptToChat` uploads). */
+export const hasFiles = (prompt: Prompt.Prompt): boolean =>
+  prompt.content.some((message) => message.role === "user" && message.content.some((part) => part.type === "file"))
+
 /** The prompt as chat messages: checked whole first, then its images uploaded. */
 export const promptToChat = (
   prompt: Prompt.Prompt,
